@@ -1,0 +1,340 @@
+"""Settings read from the environment, declared once for the code, the docs and Terraform.
+
+Every variable the product reads is listed in ``ENVIRONMENT`` with the functions that read it,
+so the Terraform checks can prove each deployed function gets exactly what its code reads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from eerender.errors import ConfigurationError
+
+MIB = 1024 * 1024
+
+# Function groups, named after the entry points in main.py.
+RENDER = ("render_http", "render_pubsub", "render_storage", "chat_google", "chat_slack")
+HTTP = ("render_http",)
+EVENTS = ("render_pubsub", "render_storage")
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable: its default, meaning and the functions that read it."""
+
+    name: str
+    default: str | None
+    description: str
+    functions: tuple[str, ...]
+    secret: bool = False
+    local_only: bool = False
+    # What the value names and the access the code needs to it, for the IAM checks:
+    # "bucket:read", "bucket:write", "topic:publish", "service_account:sign".
+    access: str = ""
+
+
+ENVIRONMENT: dict[str, EnvVar] = {
+    var.name: var
+    for var in (
+        EnvVar(
+            "EE_PROJECT", None, "Cloud project charged for Earth Engine calls.", RENDER
+        ),
+        EnvVar(
+            "EE_API_URL",
+            "https://earthengine.googleapis.com",
+            "Earth Engine endpoint; the high-volume host suits automated traffic.",
+            RENDER,
+        ),
+        EnvVar("EE_API_VERSION", "v1", "Earth Engine REST API version.", RENDER),
+        EnvVar(
+            "EE_LOCATION", "", "Region for the regional thumbnails.create form.", RENDER
+        ),
+        EnvVar(
+            "EE_WORKLOAD_TAG", "", "workloadTag sent with each computation.", RENDER
+        ),
+        EnvVar(
+            "EE_API_KEY",
+            "",
+            "API key appended to pixel URLs as key=, so they work outside the project.",
+            RENDER,
+            secret=True,
+        ),
+        EnvVar(
+            "EE_STATIC_TOKEN",
+            "",
+            "Bearer token for a local Earth Engine stand-in; refused for any other host.",
+            RENDER,
+            local_only=True,
+        ),
+        EnvVar("EE_CONNECT_TIMEOUT", "5", "Seconds to open a connection.", RENDER),
+        EnvVar("EE_READ_TIMEOUT", "120", "Seconds to wait for response bytes.", RENDER),
+        EnvVar(
+            "EE_DEADLINE",
+            "50",
+            "Seconds one render may spend, retries included.",
+            RENDER,
+        ),
+        EnvVar(
+            "EE_MAX_ATTEMPTS", "5", "Attempts per call, the first included.", RENDER
+        ),
+        EnvVar(
+            "RENDER_BUCKET",
+            "",
+            "Default bucket for stored renders.",
+            RENDER,
+            access="bucket:write",
+        ),
+        EnvVar(
+            "RENDER_ALLOWED_BUCKETS",
+            "",
+            "Comma-separated buckets a request may name; RENDER_BUCKET is always allowed.",
+            RENDER,
+            access="bucket:write",
+        ),
+        EnvVar(
+            "RENDER_OBJECT_PREFIX", "renders/", "Prefix of stored render names.", RENDER
+        ),
+        EnvVar(
+            "RENDER_CACHE_CONTROL",
+            "private, max-age=86400",
+            "Cache-Control set on stored renders.",
+            RENDER,
+        ),
+        EnvVar(
+            "RENDER_MAX_BODY_BYTES",
+            str(10 * MIB),
+            "Largest request body accepted.",
+            RENDER,
+        ),
+        EnvVar(
+            "RENDER_MAX_NODES",
+            "5000",
+            "Most expression nodes a request may hold.",
+            RENDER,
+        ),
+        EnvVar(
+            "RENDER_MAX_DEPTH", "100", "Deepest expression nesting accepted.", RENDER
+        ),
+        EnvVar(
+            "RENDER_MAX_OUTPUT_BYTES",
+            str(48 * MIB),
+            "Largest uncompressed output: width x height x bands x bytes per band.",
+            RENDER,
+        ),
+        EnvVar(
+            "RENDER_MAX_GRID_SIDE", "32768", "Most pixels along either side.", RENDER
+        ),
+        EnvVar("RENDER_MAX_BANDS", "1024", "Most bands in one output.", RENDER),
+        EnvVar(
+            "RENDER_DEFAULT_DIMENSIONS",
+            "1024",
+            "Longest side applied when a request gives neither dimensions nor scale.",
+            RENDER,
+        ),
+        EnvVar(
+            "STORE_CHUNK_BYTES",
+            str(8 * MIB),
+            "Upload chunk size; bounds the memory one stored render holds.",
+            RENDER,
+        ),
+        EnvVar(
+            "SIGNED_URL_SERVICE_ACCOUNT",
+            "",
+            "Service account that signs V4 URLs of stored renders; empty turns them off.",
+            RENDER,
+            access="service_account:sign",
+        ),
+        EnvVar("SIGNED_URL_TTL", "3600", "Seconds a signed URL stays valid.", RENDER),
+        EnvVar(
+            "IAM_CREDENTIALS_URL",
+            "https://iamcredentials.googleapis.com",
+            "IAM Service Account Credentials endpoint used to sign URLs.",
+            RENDER,
+        ),
+        EnvVar(
+            "REDIRECT_MAX_AGE",
+            "600",
+            "Cache-Control max-age of redirects, well under a thumbnail's lifetime.",
+            HTTP,
+        ),
+        EnvVar(
+            "CORS_ALLOWED_ORIGINS",
+            "",
+            "Comma-separated browser origins allowed to call the HTTP function.",
+            HTTP,
+        ),
+        EnvVar("LOG_LEVEL", "INFO", "Lowest log severity written.", RENDER),
+    )
+}
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings. Build with ``Settings.from_environ``."""
+
+    ee_project: str
+    ee_api_url: str = "https://earthengine.googleapis.com"
+    ee_api_version: str = "v1"
+    ee_location: str = ""
+    ee_workload_tag: str = ""
+    ee_api_key: str = field(default="", repr=False)
+    ee_static_token: str = field(default="", repr=False)
+    ee_connect_timeout: float = 5.0
+    ee_read_timeout: float = 120.0
+    ee_deadline: float = 50.0
+    ee_max_attempts: int = 5
+    render_bucket: str = ""
+    allowed_buckets: frozenset[str] = frozenset()
+    object_prefix: str = "renders/"
+    cache_control: str = "private, max-age=86400"
+    max_body_bytes: int = 10 * MIB
+    max_nodes: int = 5000
+    max_depth: int = 100
+    max_output_bytes: int = 48 * MIB
+    max_grid_side: int = 32768
+    max_bands: int = 1024
+    default_dimensions: int = 1024
+    store_chunk_bytes: int = 8 * MIB
+    signed_url_service_account: str = ""
+    signed_url_ttl: int = 3600
+    iam_credentials_url: str = "https://iamcredentials.googleapis.com"
+    redirect_max_age: int = 600
+    cors_allowed_origins: frozenset[str] = frozenset()
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every setting; raise ConfigurationError naming each bad one."""
+        env = _Reader(os.environ if environ is None else environ)
+        render_bucket = env.text("RENDER_BUCKET")
+        settings = cls(
+            ee_project=env.required("EE_PROJECT"),
+            ee_api_url=env.text("EE_API_URL").rstrip("/"),
+            ee_api_version=env.text("EE_API_VERSION"),
+            ee_location=env.text("EE_LOCATION"),
+            ee_workload_tag=env.text("EE_WORKLOAD_TAG"),
+            ee_api_key=env.text("EE_API_KEY"),
+            ee_static_token=env.text("EE_STATIC_TOKEN"),
+            ee_connect_timeout=env.number("EE_CONNECT_TIMEOUT"),
+            ee_read_timeout=env.number("EE_READ_TIMEOUT"),
+            ee_deadline=env.number("EE_DEADLINE"),
+            ee_max_attempts=env.integer("EE_MAX_ATTEMPTS", minimum=1),
+            render_bucket=render_bucket,
+            allowed_buckets=frozenset(
+                {*env.items("RENDER_ALLOWED_BUCKETS"), render_bucket} - {""}
+            ),
+            object_prefix=env.text("RENDER_OBJECT_PREFIX"),
+            cache_control=env.text("RENDER_CACHE_CONTROL"),
+            max_body_bytes=env.integer("RENDER_MAX_BODY_BYTES", minimum=1024),
+            max_nodes=env.integer("RENDER_MAX_NODES", minimum=1),
+            max_depth=env.integer("RENDER_MAX_DEPTH", minimum=1),
+            max_output_bytes=env.integer("RENDER_MAX_OUTPUT_BYTES", minimum=1),
+            max_grid_side=env.integer("RENDER_MAX_GRID_SIDE", minimum=1),
+            max_bands=env.integer("RENDER_MAX_BANDS", minimum=1),
+            default_dimensions=env.integer("RENDER_DEFAULT_DIMENSIONS", minimum=1),
+            store_chunk_bytes=env.chunk_size("STORE_CHUNK_BYTES"),
+            signed_url_service_account=env.text("SIGNED_URL_SERVICE_ACCOUNT"),
+            signed_url_ttl=env.integer("SIGNED_URL_TTL", minimum=1, maximum=604800),
+            iam_credentials_url=env.text("IAM_CREDENTIALS_URL").rstrip("/"),
+            redirect_max_age=env.integer("REDIRECT_MAX_AGE", minimum=0),
+            cors_allowed_origins=frozenset(env.items("CORS_ALLOWED_ORIGINS")),
+            log_level=env.text("LOG_LEVEL").upper(),
+        )
+        env.raise_problems()
+        settings._check_static_token()
+        return settings
+
+    def _check_static_token(self) -> None:
+        # A fixed token is a local-development convenience. Sending it to a real Google
+        # host would leak it and hide a missing service identity, so it is refused there.
+        if self.ee_static_token and not _is_loopback(self.ee_api_url):
+            raise ConfigurationError(
+                f"EE_STATIC_TOKEN is set but EE_API_URL={self.ee_api_url!r} is not a "
+                "loopback address. Unset EE_STATIC_TOKEN: deployed functions use their "
+                "own service identity.",
+                code="STATIC_TOKEN_NOT_LOCAL",
+                field="EE_STATIC_TOKEN",
+            )
+
+    def bucket_allowed(self, bucket: str) -> bool:
+        return bucket in self.allowed_buckets
+
+
+class _Reader:
+    """Reads typed values with defaults from ENVIRONMENT and collects every problem."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self._problems: list[str] = []
+
+    def text(self, name: str) -> str:
+        value = self._environ.get(name)
+        if value is None:
+            return ENVIRONMENT[name].default or ""
+        return value.strip()
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            self._problems.append(f"{name} is missing: {ENVIRONMENT[name].description}")
+        return value
+
+    def items(self, name: str) -> list[str]:
+        return [item.strip() for item in self.text(name).split(",") if item.strip()]
+
+    def number(self, name: str) -> float:
+        raw = self.text(name)
+        try:
+            value = float(raw)
+        except ValueError:
+            self._problems.append(f"{name}={raw!r} is not a number of seconds")
+            return float(ENVIRONMENT[name].default or 0)
+        if not value > 0:
+            self._problems.append(f"{name}={raw!r} must be greater than 0")
+        return value
+
+    def integer(self, name: str, minimum: int, maximum: int | None = None) -> int:
+        raw = self.text(name)
+        try:
+            value = int(raw)
+        except ValueError:
+            self._problems.append(f"{name}={raw!r} is not a whole number")
+            return int(ENVIRONMENT[name].default or minimum)
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum}" + (
+                f" to {maximum}" if maximum is not None else ""
+            )
+            self._problems.append(
+                f"{name}={value} is out of range; use a value {bound}"
+            )
+        return value
+
+    def chunk_size(self, name: str) -> int:
+        # Resumable uploads take chunks in multiples of 256 KiB.
+        value = self.integer(name, minimum=256 * 1024)
+        if value % (256 * 1024):
+            self._problems.append(
+                f"{name}={value} must be a multiple of 262144 (256 KiB)"
+            )
+        return value
+
+    def raise_problems(self) -> None:
+        if self._problems:
+            raise ConfigurationError(
+                "Invalid configuration: " + "; ".join(self._problems) + ".",
+                code="INVALID_CONFIGURATION",
+            )
