@@ -1,0 +1,193 @@
+"""Writes rendered images into Cloud Storage without holding a whole image in memory.
+
+Uploads are resumable: a chunk at a time is read from Earth Engine and sent on, and the object
+only appears when the last chunk is accepted. A render that fails part way therefore leaves no
+object behind. Every write carries ``if_generation_match=0``, so a repeated request that races
+another one keeps the first object instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import google.api_core.exceptions as api_exceptions
+import requests
+from google.cloud import storage
+
+from eerender.config import Settings
+from eerender.errors import ConfigurationError, RenderError, StorageError, Upstream
+from eerender.logs import redact
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "storage"
+# Marks objects this product wrote, so a bucket trigger never renders its own output.
+PRODUCER_KEY = "rendered-by"
+PRODUCER = "eerender"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A finished render in Cloud Storage."""
+
+    bucket: str
+    name: str
+    size: int
+    content_type: str
+    crc32c: str
+    generation: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    newly_rendered: bool = False
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uri": self.uri,
+            "bucket": self.bucket,
+            "object": self.name,
+            "size": self.size,
+            "content_type": self.content_type,
+            "crc32c": self.crc32c,
+            "generation": self.generation,
+            "newly_rendered": self.newly_rendered,
+            "metadata": self.metadata,
+        }
+
+
+def _stored(blob: storage.Blob, newly_rendered: bool) -> StoredObject:
+    return StoredObject(
+        bucket=blob.bucket.name,
+        name=blob.name,
+        size=int(blob.size or 0),
+        content_type=blob.content_type or "",
+        crc32c=blob.crc32c or "",
+        generation=int(blob.generation or 0),
+        metadata=dict(blob.metadata or {}),
+        newly_rendered=newly_rendered,
+    )
+
+
+class RenderStore:
+    """Finds and writes render objects. Safe to share between threads."""
+
+    def __init__(
+        self, settings: Settings, client: storage.Client | None = None
+    ) -> None:
+        self._settings = settings
+        self._client = client or storage.Client(project=settings.ee_project or None)
+        self._timeout = (settings.ee_connect_timeout, settings.ee_read_timeout)
+
+    @property
+    def client(self) -> storage.Client:
+        return self._client
+
+    def find(self, bucket: str, name: str) -> StoredObject | None:
+        """Return the object if it exists already, else None."""
+        try:
+            blob = self._client.bucket(bucket).get_blob(name, timeout=self._timeout)
+        except api_exceptions.GoogleAPICallError as error:
+            raise _storage_error(error, "read", bucket, name) from error
+        except requests.RequestException as error:
+            raise _connection_error(error, "read", bucket, name) from error
+        return _stored(blob, newly_rendered=False) if blob is not None else None
+
+    def write(
+        self,
+        bucket: str,
+        name: str,
+        source: io.RawIOBase,
+        content_type: str,
+        metadata: dict[str, str],
+    ) -> StoredObject:
+        """Upload ``source`` as a new object; an existing object of that name is kept.
+
+        Returns the stored object, with ``newly_rendered`` False when another request
+        wrote it first. Errors raised by ``source`` reach the caller unchanged and leave
+        no object.
+        """
+        blob = self._client.bucket(bucket).blob(
+            name, chunk_size=self._settings.store_chunk_bytes
+        )
+        blob.content_type = content_type
+        blob.cache_control = self._settings.cache_control
+        blob.metadata = {**metadata, PRODUCER_KEY: PRODUCER}
+        started = time.monotonic()
+        try:
+            blob.upload_from_file(
+                source,
+                content_type=content_type,
+                if_generation_match=0,
+                checksum="crc32c",
+                timeout=self._timeout,
+            )
+        except api_exceptions.PreconditionFailed:
+            logger.info("gs://%s/%s exists already; keeping it", bucket, name)
+            existing = self.find(bucket, name)
+            if existing is None:
+                raise StorageError(
+                    f"gs://{bucket}/{name} was reported as existing but cannot be read; "
+                    "retry the request.",
+                    upstream=Upstream(SERVICE, 412, "precondition failed"),
+                ) from None
+            return existing
+        except api_exceptions.GoogleAPICallError as error:
+            raise _storage_error(error, "write", bucket, name) from error
+        except requests.RequestException as error:
+            raise _connection_error(error, "write", bucket, name) from error
+
+        logger.info(
+            "Stored gs://%s/%s",
+            bucket,
+            name,
+            extra={
+                "json_fields": {
+                    "operation": "storage.upload",
+                    "size": blob.size,
+                    "latency_ms": round((time.monotonic() - started) * 1000, 1),
+                }
+            },
+        )
+        return _stored(blob, newly_rendered=True)
+
+
+def _storage_error(
+    error: api_exceptions.GoogleAPICallError, verb: str, bucket: str, name: str
+) -> RenderError:
+    status = error.code
+    upstream = Upstream(SERVICE, int(status) if status else None, redact(error.message))
+    target = f"gs://{bucket}/{name}"
+    if status in (401, 403):
+        return ConfigurationError(
+            f"Cloud Storage refused to {verb} {target}: grant the function's service "
+            f"account roles/storage.objectCreator and roles/storage.objectViewer on "
+            f"bucket {bucket}.",
+            code="STORAGE_PERMISSION",
+            upstream=upstream,
+        )
+    if status == 404:
+        return ConfigurationError(
+            f"Cloud Storage bucket {bucket} does not exist; create it or fix "
+            "RENDER_BUCKET / the destination bucket.",
+            code="BUCKET_NOT_FOUND",
+            upstream=upstream,
+        )
+    return StorageError(
+        f"Cloud Storage failed to {verb} {target} ({status}); retry later.",
+        upstream=upstream,
+    )
+
+
+def _connection_error(
+    error: requests.RequestException, verb: str, bucket: str, name: str
+) -> StorageError:
+    return StorageError(
+        f"Cloud Storage could not be reached to {verb} gs://{bucket}/{name}; retry later.",
+        upstream=Upstream(SERVICE, None, redact(str(error))[:300]),
+    )
