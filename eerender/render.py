@@ -1,0 +1,196 @@
+"""The render service: one request in, a pixel URL or a stored object out, for every trigger."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from eerender.request import RenderRequest
+
+from eerender.config import Settings
+from eerender.earthengine import EarthEngineClient
+from eerender.errors import ConfigurationError, RenderError, ThumbnailExpired
+from eerender.pixels import PixelStream
+from eerender.retry import RetryPolicy, call_with_retry, is_retryable
+
+if TYPE_CHECKING:
+    # Cloud Storage's client is slow to import; the redirect path never needs it.
+    from eerender.signing import IamSigner
+    from eerender.storage import RenderStore, StoredObject
+
+logger = logging.getLogger(__name__)
+
+# Whole-render attempts on the store path: a fresh thumbnail id and download each time.
+STORE_ATTEMPTS = 3
+
+_FORMAT_BY_CONTENT_TYPE = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/tiff": "GEO_TIFF",
+}
+
+
+@dataclass(frozen=True)
+class PixelLink:
+    """A getPixels URL and how long callers may cache it."""
+
+    url: str
+    thumbnail: str
+    max_age: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "thumbnail": self.thumbnail, "max_age": self.max_age}
+
+
+@dataclass(frozen=True)
+class StoredRender:
+    """A render copied into Cloud Storage, with an optional signed URL."""
+
+    stored: StoredObject
+    signed_url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body = self.stored.to_json()
+        if self.signed_url:
+            body["signed_url"] = self.signed_url
+        return body
+
+
+class Renderer:
+    """Turns checked render requests into pixel links or stored objects."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        earth_engine: EarthEngineClient,
+        store_factory: Callable[[], RenderStore] | None = None,
+        signer: IamSigner | None = None,
+    ) -> None:
+        self._settings = settings
+        self._ee = earth_engine
+        self._store_factory = store_factory
+        self._store: RenderStore | None = None
+        self._store_lock = threading.Lock()
+        self._signer = signer
+
+    def link(self, request: RenderRequest) -> PixelLink:
+        """Create a thumbnail and return its pixel URL (the redirect path)."""
+        name = self._ee.create_thumbnail(request.thumbnail_body())
+        return PixelLink(
+            url=self._ee.pixel_url(name),
+            thumbnail=name,
+            max_age=self._settings.redirect_max_age,
+        )
+
+    def store(self, request: RenderRequest) -> StoredRender:
+        """Copy the rendered image into Cloud Storage, reusing an existing copy."""
+        store = self._require_store()
+        bucket, name = self.destination(request)
+        stored = store.find(bucket, name)
+        if stored is not None:
+            logger.info("Reusing %s; no render needed", stored.uri)
+        else:
+            stored = self._render_into(store, request, bucket, name)
+        return StoredRender(stored, self._sign(request, stored))
+
+    def destination(self, request: RenderRequest) -> tuple[str, str]:
+        bucket = request.destination_bucket or self._settings.render_bucket
+        if not bucket:
+            raise ConfigurationError(
+                "No bucket is configured for stored renders: set RENDER_BUCKET or name "
+                "destination.bucket in the request.",
+                code="RENDER_BUCKET_MISSING",
+            )
+        name = request.destination_object or (
+            f"{self._settings.object_prefix}{request.request_hash()}"
+            f".{request.file_extension}"
+        )
+        return bucket, name
+
+    def _render_into(
+        self, store: RenderStore, request: RenderRequest, bucket: str, name: str
+    ) -> StoredObject:
+        started = time.monotonic()
+        body = request.thumbnail_body()
+
+        def attempt() -> StoredObject:
+            remaining = self._settings.ee_deadline - (time.monotonic() - started)
+            thumbnail = self._ee.create_thumbnail(body, deadline=remaining)
+            pixels = self._ee.open_pixels(thumbnail, deadline=remaining)
+            try:
+                file_format = _FORMAT_BY_CONTENT_TYPE.get(
+                    pixels.content_type.split(";")[0].strip(), request.file_format
+                )
+                stream = PixelStream(pixels, file_format)
+                return store.write(
+                    bucket,
+                    name,
+                    stream,
+                    content_type=pixels.content_type or request.content_type,
+                    metadata=_metadata(request),
+                )
+            finally:
+                pixels.response.close()
+
+        policy = RetryPolicy(
+            max_attempts=STORE_ATTEMPTS, deadline=self._settings.ee_deadline
+        )
+        return call_with_retry(
+            attempt,
+            policy,
+            f"render into gs://{bucket}/{name}",
+            retryable=_store_retryable,
+        )
+
+    def _sign(self, request: RenderRequest, stored: StoredObject) -> str | None:
+        if not request.signed_url:
+            return None
+        if self._signer is None:
+            raise ConfigurationError(
+                "A signed URL was requested but signing is off: set "
+                "SIGNED_URL_SERVICE_ACCOUNT to the function's service account.",
+                code="SIGNING_DISABLED",
+            )
+        from eerender.signing import signed_url
+
+        return signed_url(
+            self._require_store().client,
+            self._signer,
+            stored.bucket,
+            stored.name,
+            self._settings.signed_url_ttl,
+        )
+
+    def _require_store(self) -> RenderStore:
+        with self._store_lock:
+            if self._store is None:
+                if self._store_factory is None:
+                    raise ConfigurationError(
+                        "Storage is not configured for this function.",
+                        code="STORAGE_MISSING",
+                    )
+                self._store = self._store_factory()
+            return self._store
+
+
+def _store_retryable(error: RenderError) -> bool:
+    # An expired id is fixed by the next attempt's fresh thumbnails.create.
+    return is_retryable(error) or isinstance(error, ThumbnailExpired)
+
+
+def _metadata(request: RenderRequest) -> dict[str, str]:
+    metadata = {
+        "request-hash": request.request_hash(),
+        "expression-hash": request.expression_hash(),
+        "format": request.file_format,
+        "rendered-at": datetime.datetime.now(datetime.UTC).isoformat(),
+    }
+    estimate = request.output_estimate()
+    if estimate is not None:
+        metadata["dimensions"] = f"{estimate.width}x{estimate.height}"
+    return metadata

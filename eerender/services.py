@@ -1,0 +1,62 @@
+"""The per-instance objects every trigger shares, built once on first use."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from eerender import logs
+from eerender.config import Settings
+from eerender.earthengine import EarthEngineClient
+from eerender.render import Renderer
+
+if TYPE_CHECKING:
+    from eerender.storage import RenderStore
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    earth_engine: EarthEngineClient
+    renderer: Renderer
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def build(settings: Settings) -> Services:
+    """Wire the clients for ``settings``; Cloud Storage is connected on first use."""
+    earth_engine = EarthEngineClient(settings)
+    signer = None
+    if settings.signed_url_service_account:
+        from eerender.signing import IamSigner
+
+        signer = IamSigner(settings, earth_engine.session)
+
+    def make_store() -> RenderStore:
+        from eerender.storage import RenderStore
+
+        return RenderStore(settings)
+
+    renderer = Renderer(settings, earth_engine, store_factory=make_store, signer=signer)
+    return Services(settings, earth_engine, renderer)
+
+
+def get() -> Services:
+    """Return this instance's services, reading the environment the first time."""
+    global _services
+    with _lock:
+        if _services is None:
+            settings = Settings.from_environ()
+            logs.configure(settings.log_level)
+            _services = build(settings)
+        return _services
+
+
+def reset() -> None:
+    """Forget the built services, so the next call reads the environment again."""
+    global _services
+    with _lock:
+        _services = None

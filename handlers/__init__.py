@@ -1,0 +1,1 @@
+"""One module per trigger; each turns its event into a render request and back."""

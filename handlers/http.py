@@ -1,0 +1,209 @@
+"""The HTTP trigger: POST a render request as JSON, or GET it as query parameters.
+
+``delivery: redirect`` answers 302 to the Earth Engine pixel URL, so the function's URL works
+as an ``<img src>``; ``Accept: application/json`` (or ``response=json``) gets ``{"url"}``
+instead. ``delivery: store`` copies the image into Cloud Storage and answers with the object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from http import HTTPStatus
+from typing import Any
+
+import flask
+from eerender.request import RenderRequest, parse_render_request, request_from_query
+
+from eerender import logs, services
+from eerender.errors import Forbidden, InvalidRequest, MethodNotAllowed, PayloadTooLarge
+from eerender.responses import error_answer
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_METHODS = "GET, POST, OPTIONS"
+ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id"
+EXPOSED_HEADERS = "Location, Retry-After, X-Request-Id"
+PREFLIGHT_MAX_AGE = "3600"
+
+
+def handle(request: flask.Request) -> flask.Response:
+    """Serve one HTTP render request; every answer, errors included, carries CORS headers."""
+    started = time.monotonic()
+    response = _serve(request)
+    _add_cors(request, response)
+    logger.info(
+        "%s %s -> %d",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "json_fields": {
+                "httpRequest": {
+                    "requestMethod": request.method,
+                    "status": response.status_code,
+                    "latency": f"{time.monotonic() - started:.3f}s",
+                    "userAgent": request.headers.get("User-Agent", ""),
+                }
+            }
+        },
+    )
+    logs.clear()
+    return response
+
+
+def _serve(request: flask.Request) -> flask.Response:
+    try:
+        settings = services.get().settings
+        logs.bind(settings.ee_project, request.headers.get("X-Cloud-Trace-Context"))
+        if request.method == "OPTIONS":
+            return _preflight(request)
+        if request.method not in ("GET", "POST"):
+            raise MethodNotAllowed(
+                f"Method {request.method} is not supported; use GET or POST.",
+                value=request.method,
+            )
+        data = _read_request(request)
+        render_request = parse_render_request(data, settings)
+        return _render(render_request, _wants_json(request, data))
+    except Exception as error:  # every failure becomes a JSON answer here
+        status, headers, body = error_answer(error)
+        return _json(body, status, headers)
+
+
+def _read_request(request: flask.Request) -> Any:
+    if request.method == "GET":
+        return request_from_query(request.args.to_dict(flat=False))
+
+    max_bytes = services.get().settings.max_body_bytes
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(
+            f"The request body is {request.content_length} bytes; the limit is "
+            f"{max_bytes}. Send a smaller expression or refer to an asset.",
+            value=request.content_length,
+            limit=max_bytes,
+        )
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise InvalidRequest(
+            f"Content-Type {mimetype or 'missing'!r} is not supported; send the render "
+            "request as application/json.",
+            code="UNSUPPORTED_CONTENT_TYPE",
+            value=mimetype,
+        )
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(
+            f"The request body is over the {max_bytes}-byte limit.", limit=max_bytes
+        )
+    return _decode_json(raw)
+
+
+def _decode_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidRequest(
+            f"The request body is not valid UTF-8 (byte {error.start}); encode it as UTF-8.",
+            code="INVALID_UTF8",
+        ) from error
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(
+            f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
+            f"column {error.colno}.",
+            code="INVALID_JSON",
+        ) from error
+
+
+def _reject_constant(name: str) -> None:
+    raise InvalidRequest(
+        f"The request body contains {name}, which JSON does not allow; send finite numbers.",
+        code="INVALID_JSON",
+        value=name,
+    )
+
+
+def _wants_json(request: flask.Request, data: Any) -> bool:
+    if isinstance(data, dict) and data.get("response") == "json":
+        return True
+    if request.args.get("response") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "image/*"])
+    return (
+        best == "application/json" and request.accept_mimetypes["application/json"] > 0
+    )
+
+
+def _render(render_request: RenderRequest, wants_json: bool) -> flask.Response:
+    renderer = services.get().renderer
+    if render_request.delivery == "store":
+        result = renderer.store(render_request)
+        body = {**result.to_json(), "defaults_applied": render_request.defaults_applied}
+        if result.signed_url and not wants_json:
+            return _redirect(result.signed_url, max_age=0)
+        status = HTTPStatus.CREATED if result.stored.newly_rendered else HTTPStatus.OK
+        return _json(body, status)
+
+    link = renderer.link(render_request)
+    if wants_json:
+        body = {**link.to_json(), "defaults_applied": render_request.defaults_applied}
+        return _json(
+            body, HTTPStatus.OK, {"Cache-Control": f"private, max-age={link.max_age}"}
+        )
+    return _redirect(link.url, max_age=link.max_age)
+
+
+def _redirect(url: str, max_age: int) -> flask.Response:
+    response = flask.Response(status=HTTPStatus.FOUND)
+    response.headers["Location"] = url
+    response.headers["Cache-Control"] = (
+        f"private, max-age={max_age}" if max_age else "no-store"
+    )
+    return response
+
+
+def _json(
+    body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> flask.Response:
+    response = flask.Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _preflight(request: flask.Request) -> flask.Response:
+    if not _origin_allowed(request.headers.get("Origin")):
+        raise Forbidden(
+            f"Origin {request.headers.get('Origin')!r} may not call this function; add it "
+            "to CORS_ALLOWED_ORIGINS.",
+            code="ORIGIN_NOT_ALLOWED",
+        )
+    response = flask.Response(status=HTTPStatus.NO_CONTENT)
+    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+    response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+    response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+    return response
+
+
+def _origin_allowed(origin: str | None) -> bool:
+    if not origin:
+        return False
+    try:
+        allowed = services.get().settings.cors_allowed_origins
+    except Exception:  # configuration errors are reported by the request itself
+        return False
+    return origin in allowed or "*" in allowed
+
+
+def _add_cors(request: flask.Request, response: flask.Response) -> None:
+    origin = request.headers.get("Origin")
+    response.headers.add("Vary", "Origin")
+    if not _origin_allowed(origin):
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin or ""
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
