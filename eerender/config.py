@@ -1,7 +1,8 @@
-"""Settings read from the environment, declared once for the code, the docs and Terraform.
+"""Settings read from the environment, declared once for code, docs and Terraform.
 
-Every variable the product reads is listed in ``ENVIRONMENT`` with the functions that read it,
-so the Terraform checks can prove each deployed function gets exactly what its code reads.
+Every variable the product reads is listed in ``ENVIRONMENT`` with the functions that
+read it, so the Terraform checks can prove each deployed function gets exactly what its
+code reads.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ ENVIRONMENT: dict[str, EnvVar] = {
         EnvVar(
             "EE_STATIC_TOKEN",
             "",
-            "Bearer token for a local Earth Engine stand-in; refused for any other host.",
+            "Bearer token for a local Earth Engine stand-in; refused for other hosts.",
             RENDER,
             local_only=True,
         ),
@@ -91,7 +92,7 @@ ENVIRONMENT: dict[str, EnvVar] = {
         EnvVar(
             "RENDER_ALLOWED_BUCKETS",
             "",
-            "Comma-separated buckets a request may name; RENDER_BUCKET is always allowed.",
+            "Comma-separated buckets a request may name; RENDER_BUCKET always may.",
             RENDER,
             access="bucket:write",
         ),
@@ -144,7 +145,7 @@ ENVIRONMENT: dict[str, EnvVar] = {
         EnvVar(
             "SIGNED_URL_SERVICE_ACCOUNT",
             "",
-            "Service account that signs V4 URLs of stored renders; empty turns them off.",
+            "Service account that signs V4 URLs of stored renders; empty: no signing.",
             RENDER,
             access="service_account:sign",
         ),
@@ -218,7 +219,7 @@ class Settings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read and check every setting; raise ConfigurationError naming each bad one."""
+        """Read and check every setting; raise ConfigurationError listing problems."""
         env = _Reader(os.environ if environ is None else environ)
         render_bucket = env.text("RENDER_BUCKET")
         settings = cls(
@@ -260,7 +261,8 @@ class Settings:
 
     def _check_static_token(self) -> None:
         # A fixed token is a local-development convenience. Sending it to a real Google
-        # host would leak it and hide a missing service identity, so it is refused there.
+        # host would leak it and hide a missing service identity, so it is refused
+        # there.
         if self.ee_static_token and not _is_loopback(self.ee_api_url):
             raise ConfigurationError(
                 f"EE_STATIC_TOKEN is set but EE_API_URL={self.ee_api_url!r} is not a "

@@ -1,8 +1,8 @@
-"""Earth Engine REST client: thumbnails.create and getPixels under the function's identity.
+"""Earth Engine REST client: thumbnails.create and getPixels as the function itself.
 
 Credentials come from ``google.auth.default()`` (the runtime service account on Cloud
-Functions). A fixed token is sent only when EE_STATIC_TOKEN names one for a local stand-in;
-missing real credentials never fall back to it.
+Functions). A fixed token is sent only when EE_STATIC_TOKEN names one for a local
+stand-in; missing real credentials never fall back to it.
 """
 
 from __future__ import annotations
@@ -69,9 +69,9 @@ def load_credentials(settings: Settings) -> Credentials:
         )
     except google.auth.exceptions.DefaultCredentialsError as error:
         raise ConfigurationError(
-            "No Google credentials were found for Earth Engine calls. Deployed functions "
-            "use their runtime service account; for a local stand-in set EE_STATIC_TOKEN "
-            "and point EE_API_URL at it.",
+            "No Google credentials were found for Earth Engine calls. Deployed "
+            "functions use their runtime service account; for a local stand-in set "
+            "EE_STATIC_TOKEN and point EE_API_URL at it.",
             code="CREDENTIALS_MISSING",
         ) from error
     return credentials
@@ -112,8 +112,8 @@ class EarthEngineClient:
     ) -> str:
         """Create a thumbnail and return its resource name, retrying transient failures.
 
-        Creating twice is harmless (each call only mints a new id), so time-outs and resets
-        are retried as well as 429 and 5xx answers.
+        Creating twice is harmless (each call only mints a new id), so time-outs and
+        resets are retried as well as 429 and 5xx answers.
         """
         project = quote(self._settings.ee_project, safe="")
         parent = f"projects/{project}"
@@ -135,7 +135,7 @@ class EarthEngineClient:
         )
 
     def pixel_url(self, name: str) -> str:
-        """The getPixels URL for a thumbnail, with ``key=`` when an API key is configured."""
+        """Return the getPixels URL, with ``key=`` when an API key is configured."""
         url = f"{self._base}/{name}:getPixels"
         if self._settings.ee_api_key:
             url += f"?key={quote(self._settings.ee_api_key, safe='')}"
@@ -144,8 +144,9 @@ class EarthEngineClient:
     def open_pixels(self, name: str, deadline: float | None = None) -> PixelResponse:
         """Start downloading a thumbnail's pixels; the caller reads and closes the body.
 
-        Retries cover the time until the response headers arrive. A failure while the body
-        streams is the caller's to handle, because only it knows what it already wrote.
+        Retries cover the time until the response headers arrive. A failure while the
+        body streams is the caller's to handle, because only it knows what it already
+        wrote.
         """
         url = f"{self._base}/{name}:getPixels"
 
@@ -260,7 +261,7 @@ def _read_error(response: requests.Response) -> tuple[str, str | None]:
 def translate_error(
     response: requests.Response, operation: str, project: str
 ) -> RenderError:
-    """Turn an Earth Engine error answer into this product's error, keeping EE's words."""
+    """Turn an Earth Engine error answer into this product's error, with EE's text."""
     message, status_name = _read_error(response)
     status = response.status_code
     upstream = Upstream(SERVICE, status, redact(message), status_name)
@@ -278,7 +279,7 @@ def translate_error(
         return _permission_error(status, lowered, project, upstream)
     if status == HTTPStatus.NOT_FOUND and operation == "thumbnails.getPixels":
         return ThumbnailExpired(
-            "The Earth Engine thumbnail id expired or is unknown; render the request again.",
+            "The Earth Engine thumbnail id expired or is unknown; render again.",
             upstream=upstream,
         )
     if status in (HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND):
@@ -300,7 +301,7 @@ def translate_error(
             upstream=upstream,
         )
     return UpstreamError(
-        f"Earth Engine answered {status} to {operation}, which this product does not expect.",
+        f"Earth Engine answered {status} to {operation}, which is not expected.",
         code="EE_UNEXPECTED_STATUS",
         upstream=upstream,
     )
@@ -365,8 +366,8 @@ def _permission_error(
     elif "serviceusage" in lowered or "permission to use project" in lowered:
         code = "EE_PERMISSION"
         fix = (
-            "grant the function's service account roles/serviceusage.serviceUsageConsumer "
-            f"on project {project}"
+            "grant the function's service account "
+            f"roles/serviceusage.serviceUsageConsumer on project {project}"
         )
     else:
         code = "EE_PERMISSION"

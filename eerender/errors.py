@@ -1,9 +1,10 @@
 """One exception hierarchy for every failure a render can meet.
 
-Each class carries the HTTP status the caller sees and the outcome an event trigger acts on:
-a permanent failure is acknowledged and recorded, a transient one is raised so the platform
-redelivers, a configuration failure is raised and logged at ERROR until an operator fixes it.
-Errors that come from Earth Engine or Cloud Storage keep the upstream status and message.
+Each class carries the HTTP status the caller sees and the outcome an event trigger acts
+on: a permanent failure is acknowledged and recorded, a transient one is raised so the
+platform redelivers, a configuration failure is raised and logged at ERROR until an
+operator fixes it. Errors that come from Earth Engine or Cloud Storage keep the upstream
+status and message.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class PayloadTooLarge(InvalidRequest):
 
 
 class ComputationTooLarge(RenderError):
-    """Earth Engine ran out of memory or time on this input; a smaller request may work."""
+    """Earth Engine ran out of memory or time on this input; ask for less."""
 
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
     outcome = Outcome.PERMANENT

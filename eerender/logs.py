@@ -1,8 +1,9 @@
 """Structured JSON logs, one object per line, in the shape Cloud Logging parses.
 
-Cloud Run and Cloud Functions turn each stdout line that is a JSON object into a structured
-entry: `severity` and `message` are recognised, and `logging.googleapis.com/trace` ties the
-line to the request trace. Extra fields go under `json_fields` in `extra=`.
+Cloud Run and Cloud Functions turn each stdout line that is a JSON object into a
+structured entry: `severity` and `message` are recognised, and
+`logging.googleapis.com/trace` ties the line to the request trace. Extra fields go under
+`json_fields` in `extra=`.
 """
 
 from __future__ import annotations

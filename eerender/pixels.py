@@ -1,9 +1,9 @@
 """A checked, forward-only reader over Earth Engine's getPixels response.
 
-It hands bytes to the Cloud Storage uploader a chunk at a time and refuses to reach the end
-of the stream unless the image is whole: the byte count must match Content-Length and the
-file must end the way its format ends. Raising before the last chunk keeps a truncated image
-from ever becoming an object.
+It hands bytes to the Cloud Storage uploader a chunk at a time and refuses to reach the
+end of the stream unless the image is whole: the byte count must match Content-Length
+and the file must end the way its format ends. Raising before the last chunk keeps a
+truncated image from ever becoming an object.
 """
 
 from __future__ import annotations

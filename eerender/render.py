@@ -1,4 +1,4 @@
-"""The render service: one request in, a pixel URL or a stored object out, for every trigger."""
+"""The render service: a request in, a pixel URL or a stored object out."""
 
 from __future__ import annotations
 

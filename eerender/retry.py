@@ -1,7 +1,7 @@
 """Retry with exponential backoff, jitter, Retry-After and an overall deadline.
 
-Callers decide what is safe to repeat: only failures whose outcome is TRANSIENT are retried,
-and only for operations that are idempotent or guarded by a precondition.
+Callers decide what is safe to repeat: only failures whose outcome is TRANSIENT are
+retried, and only for operations that are idempotent or guarded by a precondition.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ RETRYABLE_STATUS_CODES = frozenset(
 class RetryPolicy:
     """How often and how long to retry one outbound call.
 
-    The n-th wait is a random time up to ``initial_delay * multiplier**n`` ("full jitter"),
-    capped at ``max_delay``, and never shorter than an upstream Retry-After. No wait may
-    run past ``deadline`` seconds from the first attempt: then the last error is raised.
+    The n-th wait is a random time up to ``initial_delay * multiplier**n`` ("full
+    jitter"), capped at ``max_delay``, and never shorter than an upstream Retry-After.
+    No wait may run past ``deadline`` seconds from the first attempt: then the last
+    error is raised.
     """
 
     max_attempts: int = 5
@@ -71,7 +72,7 @@ def call_with_retry(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """Run ``operation`` until it succeeds, fails permanently, or the policy runs out."""
+    """Run ``operation`` until it succeeds, fails for good, or the policy runs out."""
     started = clock()
     attempt = 1
     while True:

@@ -1,8 +1,8 @@
 """V4 signed URLs for stored renders, signed by the IAM Credentials API (no key file).
 
 The function's own service account signs through ``signBlob``; it needs
-``roles/iam.serviceAccountTokenCreator`` on itself. The endpoint is configuration, so a local
-stand-in can sign for tests.
+``roles/iam.serviceAccountTokenCreator`` on itself. The endpoint is configuration, so a
+local stand-in can sign for tests.
 """
 
 from __future__ import annotations
@@ -50,14 +50,15 @@ class IamSigner(auth_credentials.Signing):
             response = self._session.post(self._url, json=body, timeout=self._timeout)
         except requests.RequestException as error:
             raise StorageError(
-                "The IAM Credentials API could not be reached to sign a URL; retry later.",
+                "The IAM Credentials API could not be reached to sign a URL; "
+                "retry later.",
                 code="SIGNING_FAILED",
                 upstream=Upstream("iamcredentials", None, type(error).__name__),
             ) from error
         if response.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
             raise ConfigurationError(
-                f"Signing URLs as {self._email} was refused: grant the function's service "
-                "account roles/iam.serviceAccountTokenCreator on that account.",
+                f"Signing URLs as {self._email} was refused: grant the function's "
+                "service account roles/iam.serviceAccountTokenCreator on that account.",
                 code="SIGNING_PERMISSION",
                 upstream=Upstream(
                     "iamcredentials", response.status_code, response.text[:300]

@@ -1,9 +1,10 @@
 """Writes rendered images into Cloud Storage without holding a whole image in memory.
 
-Uploads are resumable: a chunk at a time is read from Earth Engine and sent on, and the object
-only appears when the last chunk is accepted. A render that fails part way therefore leaves no
-object behind. Every write carries ``if_generation_match=0``, so a repeated request that races
-another one keeps the first object instead of overwriting it.
+Uploads are resumable: a chunk at a time is read from Earth Engine and sent on, and the
+object only appears when the last chunk is accepted. A render that fails part way
+therefore leaves no object behind. Every write carries ``if_generation_match=0``, so a
+repeated request that races another one keeps the first object instead of overwriting
+it.
 """
 
 from __future__ import annotations
@@ -132,8 +133,8 @@ class RenderStore:
             existing = self.find(bucket, name)
             if existing is None:
                 raise StorageError(
-                    f"gs://{bucket}/{name} was reported as existing but cannot be read; "
-                    "retry the request.",
+                    f"gs://{bucket}/{name} was reported as existing but cannot be "
+                    "read; retry the request.",
                     upstream=Upstream(SERVICE, 412, "precondition failed"),
                 ) from None
             return existing
@@ -188,6 +189,7 @@ def _connection_error(
     error: requests.RequestException, verb: str, bucket: str, name: str
 ) -> StorageError:
     return StorageError(
-        f"Cloud Storage could not be reached to {verb} gs://{bucket}/{name}; retry later.",
+        f"Cloud Storage could not be reached to {verb} gs://{bucket}/{name}; "
+        "retry later.",
         upstream=Upstream(SERVICE, None, redact(str(error))[:300]),
     )

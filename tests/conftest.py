@@ -1,7 +1,7 @@
 """Servers shared by the whole suite: the Earth Engine stand-in and fake-gcs-server.
 
-Both run as real processes on free ports of 127.0.0.1 for the session and are stopped at the
-end. Tests that need other stand-in options start their own with ``local.stack``.
+Both run as real processes on free ports of 127.0.0.1 for the session and are stopped at
+the end. Tests that need other stand-in options start their own with ``local.stack``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def gcs_server() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts from the same environment and rebuilds the function's services."""
+    """Start each test from the same environment, with the services rebuilt."""
     from eerender import services
 
     for name in list(os.environ):
