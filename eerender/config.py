@@ -163,6 +163,12 @@ ENVIRONMENT: dict[str, EnvVar] = {
             HTTP,
         ),
         EnvVar(
+            "THUMBNAIL_CACHE_SECONDS",
+            "1800",
+            "Seconds a thumbnail id is reused for identical requests; 0 turns it off.",
+            RENDER,
+        ),
+        EnvVar(
             "CORS_ALLOWED_ORIGINS",
             "",
             "Comma-separated browser origins allowed to call the HTTP function.",
@@ -214,6 +220,7 @@ class Settings:
     signed_url_ttl: int = 3600
     iam_credentials_url: str = "https://iamcredentials.googleapis.com"
     redirect_max_age: int = 600
+    thumbnail_cache_seconds: int = 1800
     cors_allowed_origins: frozenset[str] = frozenset()
     log_level: str = "INFO"
 
@@ -252,6 +259,10 @@ class Settings:
             signed_url_ttl=env.integer("SIGNED_URL_TTL", minimum=1, maximum=604800),
             iam_credentials_url=env.text("IAM_CREDENTIALS_URL").rstrip("/"),
             redirect_max_age=env.integer("REDIRECT_MAX_AGE", minimum=0),
+            # Earth Engine keeps thumbnail ids for "a few hours"; stay well inside that.
+            thumbnail_cache_seconds=env.integer(
+                "THUMBNAIL_CACHE_SECONDS", minimum=0, maximum=3 * 3600
+            ),
             cors_allowed_origins=frozenset(env.items("CORS_ALLOWED_ORIGINS")),
             log_level=env.text("LOG_LEVEL").upper(),
         )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from eerender.request import RenderRequest
 
+from eerender.cache import ThumbnailCache
 from eerender.config import Settings
 from eerender.earthengine import EarthEngineClient
 from eerender.errors import ConfigurationError, RenderError, ThumbnailExpired
@@ -77,15 +78,25 @@ class Renderer:
         self._store: RenderStore | None = None
         self._store_lock = threading.Lock()
         self._signer = signer
+        self._thumbnails = ThumbnailCache(settings.thumbnail_cache_seconds)
 
     def link(self, request: RenderRequest) -> PixelLink:
-        """Create a thumbnail and return its pixel URL (the redirect path)."""
-        name = self._ee.create_thumbnail(request.thumbnail_body())
-        return PixelLink(
-            url=self._ee.pixel_url(name),
-            thumbnail=name,
-            max_age=self._settings.redirect_max_age,
-        )
+        """Return the pixel URL of a thumbnail for ``request`` (the redirect path).
+
+        A thumbnail id made for an identical request a short while ago is reused, so
+        repeated requests cost no Earth Engine call; browsers may cache the redirect for
+        no longer than the id has left.
+        """
+        key = request.request_hash()
+        cached = self._thumbnails.get(key)
+        if cached is not None:
+            name, seconds_left = cached
+        else:
+            name = self._ee.create_thumbnail(request.thumbnail_body())
+            self._thumbnails.put(key, name)
+            seconds_left = float(self._settings.thumbnail_cache_seconds or 3600)
+        max_age = min(self._settings.redirect_max_age, int(seconds_left))
+        return PixelLink(url=self._ee.pixel_url(name), thumbnail=name, max_age=max_age)
 
     def store(self, request: RenderRequest) -> StoredRender:
         """Copy the rendered image into Cloud Storage, reusing an existing copy."""

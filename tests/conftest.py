@@ -13,7 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from eerender.config import ENVIRONMENT
 from local import stack
+
+# Every variable the product reads, so a developer's shell cannot leak into a test.
+PRODUCT_VARIABLES = frozenset(ENVIRONMENT)
 
 
 def _ensure_data() -> None:
@@ -58,9 +62,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Start each test from the same environment, with the services rebuilt."""
     from eerender import services
 
-    for name in list(os.environ):
-        if name.startswith(("EE_", "RENDER_", "STORE_", "SIGNED_URL_", "CORS_")):
-            monkeypatch.delenv(name)
+    for name in PRODUCT_VARIABLES & set(os.environ):
+        monkeypatch.delenv(name)
     services.reset()
     yield
     services.reset()

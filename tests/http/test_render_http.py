@@ -461,3 +461,23 @@ def test_logs_hold_no_token_or_key(
     for line in output.out.splitlines():
         if line.startswith("{"):
             assert "severity" in json.loads(line)
+
+
+def test_identical_redirects_reuse_thumbnail(
+    client: FlaskClient, standin_control: str
+) -> None:
+    first = client.post("/", json=ELEVATION_REQUEST)
+    second = client.post("/", json=ELEVATION_REQUEST)
+
+    assert first.headers["Location"] == second.headers["Location"]
+    assert stats(standin_control)["requests"]["thumbnails.create"] == 1
+
+
+def test_thumbnail_cache_can_be_turned_off(
+    make_client: MakeClient, standin_control: str
+) -> None:
+    client = make_client(THUMBNAIL_CACHE_SECONDS="0")
+    client.post("/", json=ELEVATION_REQUEST)
+    client.post("/", json=ELEVATION_REQUEST)
+
+    assert stats(standin_control)["requests"]["thumbnails.create"] == 2
