@@ -8,9 +8,11 @@ code reads.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from eerender.errors import ConfigurationError
@@ -21,6 +23,8 @@ MIB = 1024 * 1024
 RENDER = ("render_http", "render_pubsub", "render_storage", "chat_google", "chat_slack")
 HTTP = ("render_http",)
 EVENTS = ("render_pubsub", "render_storage")
+# Functions that publish to Pub/Sub: batches from HTTP, results from the event triggers.
+PUBLISHERS = ("render_http", "render_pubsub", "render_storage")
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,56 @@ ENVIRONMENT: dict[str, EnvVar] = {
             HTTP,
         ),
         EnvVar("LOG_LEVEL", "INFO", "Lowest log severity written.", RENDER),
+        EnvVar(
+            "PUBSUB_API_URL",
+            "https://pubsub.googleapis.com",
+            "Pub/Sub REST endpoint used to publish batch items and results.",
+            PUBLISHERS,
+        ),
+        EnvVar(
+            "PUBSUB_TIMEOUT", "10", "Seconds one Pub/Sub publish may take.", PUBLISHERS
+        ),
+        EnvVar(
+            "REQUEST_TOPIC",
+            "",
+            "Topic that POST /batch publishes one render request to per item.",
+            HTTP,
+            access="topic:publish",
+        ),
+        EnvVar(
+            "RESULTS_TOPIC",
+            "",
+            "Topic that announces each stored render and each recorded failure; "
+            "empty turns announcements off.",
+            EVENTS,
+            access="topic:publish",
+        ),
+        EnvVar(
+            "EVENT_MAX_AGE",
+            "86400",
+            "Seconds after which an undelivered event is dropped and recorded as a "
+            "failure; 0 keeps events of any age.",
+            EVENTS,
+        ),
+        EnvVar(
+            "REQUEST_PREFIX",
+            "requests/",
+            "Prefix of render request files that the bucket trigger renders.",
+            ("render_storage",),
+        ),
+        EnvVar(
+            "GEOTIFF_PREVIEW",
+            '{"dimensions": 512, "format": "png"}',
+            "getThumbURL-style parameters (JSON object) of the preview rendered for "
+            "each uploaded GeoTIFF.",
+            ("render_storage",),
+        ),
+        EnvVar(
+            "BATCH_MAX_ITEMS",
+            "1000",
+            "Maximum number of renders one POST /batch may publish.",
+            HTTP,
+        ),
     )
 }
 
@@ -223,6 +277,17 @@ class Settings:
     thumbnail_cache_seconds: int = 1800
     cors_allowed_origins: frozenset[str] = frozenset()
     log_level: str = "INFO"
+    pubsub_api_url: str = "https://pubsub.googleapis.com"
+    pubsub_timeout: float = 10.0
+    request_topic: str = ""
+    results_topic: str = ""
+    event_max_age: int = 86400
+    request_prefix: str = "requests/"
+    # Left out of the hash so Settings stays usable as a cache key.
+    geotiff_preview: Mapping[str, Any] = field(
+        default_factory=lambda: {"dimensions": 512, "format": "png"}, hash=False
+    )
+    batch_max_items: int = 1000
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -265,6 +330,14 @@ class Settings:
             ),
             cors_allowed_origins=frozenset(env.items("CORS_ALLOWED_ORIGINS")),
             log_level=env.text("LOG_LEVEL").upper(),
+            pubsub_api_url=env.text("PUBSUB_API_URL").rstrip("/"),
+            pubsub_timeout=env.number("PUBSUB_TIMEOUT"),
+            request_topic=env.text("REQUEST_TOPIC"),
+            results_topic=env.text("RESULTS_TOPIC"),
+            event_max_age=env.integer("EVENT_MAX_AGE", minimum=0),
+            request_prefix=env.text("REQUEST_PREFIX"),
+            geotiff_preview=env.json_object("GEOTIFF_PREVIEW"),
+            batch_max_items=env.integer("BATCH_MAX_ITEMS", minimum=1),
         )
         env.raise_problems()
         settings._check_static_token()
@@ -343,6 +416,18 @@ class _Reader:
             self._problems.append(
                 f"{name}={value} must be a multiple of 262144 (256 KiB)"
             )
+        return value
+
+    def json_object(self, name: str) -> dict[str, Any]:
+        raw = self.text(name)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as error:
+            self._problems.append(f"{name} is not valid JSON: {error.msg}")
+            return {}
+        if not isinstance(value, dict):
+            self._problems.append(f"{name} must be a JSON object, not {raw[:50]!r}")
+            return {}
         return value
 
     def raise_problems(self) -> None:
