@@ -1,0 +1,37 @@
+# tfdoc:file:description Outputs, in alphabetical order.
+
+output "buckets" {
+  description = "Bucket names: renders (stored images), requests (uploads that trigger render_storage) and source (function archives)."
+  value = {
+    renders  = google_storage_bucket.renders.name
+    requests = google_storage_bucket.requests.name
+    source   = google_storage_bucket.source.name
+  }
+}
+
+output "earth_engine_registration" {
+  description = "The one step Terraform cannot take: registering the Earth Engine project. Open the link once, as a project owner, before sending the first render."
+  value       = "Register ${local.earth_engine_project_id} for Earth Engine (commercial or noncommercial use) at https://code.earthengine.google.com/register?project=${local.earth_engine_project_id} ; until then every render fails with a 403 that says the project is not registered."
+}
+
+output "function_urls" {
+  description = "HTTPS endpoint of each function, keyed by entry point. Event functions are reachable only from inside the project."
+  value       = { for name, function in google_cloudfunctions2_function.main : name => function.url }
+}
+
+output "service_accounts" {
+  description = "Service account emails: one runtime account per entry point (the same account for all when shared_service_account is true) and the account that delivers events."
+  value = {
+    runtime = { for name, account in local.runtime_accounts : name => google_service_account.runtime[account].email }
+    trigger = google_service_account.trigger.email
+  }
+}
+
+output "topics" {
+  description = "Pub/Sub topic names: requests (publish render requests here), results (render outcomes) and dead_letter (requests that failed every delivery)."
+  value = {
+    dead_letter = google_pubsub_topic.dead_letter.name
+    requests    = google_pubsub_topic.requests.name
+    results     = google_pubsub_topic.results.name
+  }
+}
