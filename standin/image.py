@@ -1,0 +1,402 @@
+"""Images as lazy descriptions that are sampled onto one output grid at the end.
+
+A band knows its name, pixel type, default projection and footprint without
+reading a pixel, so the output grid, band list and request size of a thumbnail
+are known at create time. Its `compute` function produces values and a mask for
+whatever grid the request ends up with; results are memoised per grid, so a
+band used twice in one expression is computed once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from standin.catalog import BandSpec, Catalog, ImageAsset
+from standin.errors import invalid_argument
+from standin.geometry import Geometry, rectangle
+from standin.projection import (
+    WGS84,
+    Bounds,
+    Coordinates,
+    Grid,
+    Projection,
+    grid_coordinates,
+    grid_for_bounds,
+    invert_affine,
+)
+
+# Earth Engine's default projection for constants: WGS84 with 1-degree pixels.
+DEFAULT_PROJECTION = Projection(WGS84, (1.0, 0.0, 0.0, 0.0, -1.0, 0.0))
+UNBOUNDED_MESSAGE = (
+    "Unable to compute the output grid: the image is unbounded. Clip it to a region "
+    "(Image.clipToBoundsAndScale) or send a grid with dimensions."
+)
+
+
+@dataclass
+class Pixels:
+    """Band values on a grid and a mask in 0..1 (None when every pixel is valid)."""
+
+    values: np.ndarray
+    mask: np.ndarray | None = None
+
+
+class SampleContext:
+    """The output grid of one render and the per-grid memo of computed bands."""
+
+    def __init__(self, grid: Grid, catalog: Catalog) -> None:
+        self.grid = grid
+        self.catalog = catalog
+        self._memo: dict[Callable[[SampleContext], Pixels], Pixels] = {}
+        self._coordinates: dict[str, Coordinates] = {}
+
+    def coordinates(self, crs: str) -> Coordinates:
+        if crs not in self._coordinates:
+            self._coordinates[crs] = grid_coordinates(self.grid, crs)
+        return self._coordinates[crs]
+
+    def sample(self, band: Band) -> Pixels:
+        pixels = self._memo.get(band.compute)
+        if pixels is None:
+            pixels = band.compute(self)
+            self._memo[band.compute] = pixels
+        return pixels
+
+    def derive(self, grid: Grid) -> SampleContext:
+        return SampleContext(grid, self.catalog)
+
+
+Compute = Callable[[SampleContext], Pixels]
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band: name, numpy pixel type, default projection and footprint bounds."""
+
+    name: str
+    dtype: np.dtype[Any]
+    projection: Projection
+    bounds: Bounds | None
+    compute: Compute
+    # Rebuilds the band with another resampling mode; only asset bands have it.
+    resampler: Callable[[str], Band] | None = None
+
+    def renamed(self, name: str) -> Band:
+        return replace(self, name=name)
+
+
+@dataclass
+class Image:
+    """An Earth Engine image: bands, properties and an optional fixed output grid."""
+
+    bands: list[Band]
+    properties: dict[str, Any] = field(default_factory=dict)
+    grid: Grid | None = None
+
+    @property
+    def band_names(self) -> list[str]:
+        return [band.name for band in self.bands]
+
+    def projection(self) -> Projection:
+        return self.bands[0].projection if self.bands else DEFAULT_PROJECTION
+
+    def with_bands(self, bands: list[Band]) -> Image:
+        return Image(bands, dict(self.properties), self.grid)
+
+    def footprint(self) -> Geometry | None:
+        for band in self.bands:
+            if band.bounds is not None:
+                return rectangle(band.bounds, band.projection.crs, geodesic=False)
+        return None
+
+
+def default_grid(image: Image) -> Grid:
+    """Return the grid a request without its own grid renders the image on."""
+    if image.grid is not None:
+        return image.grid
+    for band in image.bands[:1]:
+        if band.bounds is not None:
+            return grid_for_bounds(band.projection, band.bounds)
+    raise invalid_argument(UNBOUNDED_MESSAGE)
+
+
+def transform_bounds(bounds: Bounds, source: str, target: str) -> Bounds:
+    if source == target:
+        return bounds
+    return rectangle(bounds, source, geodesic=False).bounds_in(target)
+
+
+def intersect_bounds(a: Bounds | None, b: Bounds | None) -> Bounds | None:
+    if a is None or b is None:
+        return a if b is None else b
+    xmin, ymin = max(a[0], b[0]), max(a[1], b[1])
+    xmax, ymax = min(a[2], b[2]), min(a[3], b[3])
+    return xmin, ymin, max(xmax, xmin), max(ymax, ymin)
+
+
+def combine_masks(*masks: np.ndarray | None) -> np.ndarray | None:
+    """Return the pixel-wise minimum of the masks that are present."""
+    present = [mask for mask in masks if mask is not None]
+    if not present:
+        return None
+    result = present[0]
+    for mask in present[1:]:
+        result = np.minimum(result, mask)
+    return result
+
+
+# --- Constants ------------------------------------------------------------------------
+
+
+def constant_dtype(value: float) -> np.dtype[Any]:
+    """Return the narrowest type that holds the constant, as Earth Engine does."""
+    if isinstance(value, bool) or (
+        isinstance(value, (int, float)) and float(value).is_integer()
+    ):
+        number = int(value)
+        for dtype in (np.uint8, np.int16, np.int32):
+            info = np.iinfo(dtype)
+            if info.min <= number <= info.max:
+                return np.dtype(dtype)
+        return np.dtype(np.int64)
+    return np.dtype(np.float64)
+
+
+def constant_band(value: float, name: str = "constant") -> Band:
+    dtype = constant_dtype(value)
+
+    def compute(context: SampleContext) -> Pixels:
+        return Pixels(np.full(context.grid.shape, value, dtype=dtype))
+
+    return Band(name, dtype, DEFAULT_PROJECTION, None, compute)
+
+
+def constant_image(value: Any) -> Image:
+    if isinstance(value, (list, tuple)):
+        bands = [
+            constant_band(_number(v), "constant" if i == 0 else f"constant_{i}")
+            for i, v in enumerate(value)
+        ]
+        return Image(bands)
+    return Image([constant_band(_number(value))])
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise invalid_argument(
+            "Image.constant: Invalid type. Expected a number, "
+            f"got {type(value).__name__}."
+        )
+    return value
+
+
+# --- Assets ---------------------------------------------------------------------------
+
+
+def _indices(
+    coordinate: np.ndarray, scale: float, offset: float, size: int, wrap: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return nearest source indices along one axis and where they are in range."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        position = np.floor(coordinate * scale + offset)
+    finite = np.isfinite(position)
+    index = np.where(finite, position, 0).astype(np.int64)
+    if wrap:
+        return index % size, finite
+    inside = finite & (index >= 0) & (index < size)
+    return np.clip(index, 0, size - 1), inside
+
+
+def _asset_lookup(
+    asset: ImageAsset, coordinates: Coordinates
+) -> tuple[Any, np.ndarray]:
+    """Return an index usable on (rows, cols) arrays and the in-bounds mask."""
+    isx, ishx, itx, ishy, isy, ity = invert_affine(asset.transform)
+    if coordinates.separable and ishx == 0.0 and ishy == 0.0:
+        cols, col_ok = _indices(
+            coordinates.x, isx, itx, asset.width, asset.wraps_longitude
+        )
+        rows, row_ok = _indices(coordinates.y, isy, ity, asset.height, wrap=False)
+        return np.ix_(rows, cols), row_ok[:, None] & col_ok[None, :]
+    x, y = coordinates.full()
+    with np.errstate(invalid="ignore", over="ignore"):
+        u = isx * x + ishx * y + itx
+        v = ishy * x + isy * y + ity
+    cols, col_ok = _indices(u, 1.0, 0.0, asset.width, asset.wraps_longitude)
+    rows, row_ok = _indices(v, 1.0, 0.0, asset.height, wrap=False)
+    return (rows, cols), row_ok & col_ok
+
+
+def _bilinear(data: np.ndarray, asset: ImageAsset, coordinates: Coordinates) -> Pixels:
+    isx, ishx, itx, ishy, isy, ity = invert_affine(asset.transform)
+    x, y = coordinates.full()
+    u = isx * x + ishx * y + itx - 0.5
+    v = ishy * x + isy * y + ity - 0.5
+    u0, v0 = np.floor(u), np.floor(v)
+    fu, fv = u - u0, v - v0
+    wrap = asset.wraps_longitude
+    total = np.zeros(u.shape, dtype=np.float64)
+    valid = np.ones(u.shape, dtype=bool)
+    for du, dv, weight in ((0, 0, (1 - fu) * (1 - fv)), (1, 0, fu * (1 - fv)),
+                           (0, 1, (1 - fu) * fv), (1, 1, fu * fv)):  # fmt: skip
+        cols, col_ok = _indices(u0 + du + 0.5, 1.0, 0.0, asset.width, wrap)
+        rows, row_ok = _indices(v0 + dv + 0.5, 1.0, 0.0, asset.height, wrap=False)
+        total += data[rows, cols] * weight
+        valid &= col_ok & row_ok
+    return Pixels(total, None if valid.all() else valid.astype(np.float32))
+
+
+def asset_band(
+    catalog: Catalog, asset: ImageAsset, spec: BandSpec, mode: str = "nearest"
+) -> Band:
+    """Return a band that reads `spec` from its raster, nearest-neighbour by default."""
+
+    def compute(context: SampleContext) -> Pixels:
+        data = catalog.raster(spec.file)
+        if spec.index is not None:
+            data = data[spec.index]
+        coordinates = context.coordinates(asset.crs)
+        if mode != "nearest":
+            return _bilinear(data, asset, coordinates)
+
+        index, valid = _asset_lookup(asset, coordinates)
+        values = data[index]
+        if spec.valid is not None:
+            valid = valid & catalog.raster(spec.valid)[index]
+        if spec.nodata is not None:
+            valid = valid & (values != spec.nodata)
+        return Pixels(values, None if valid.all() else valid.astype(np.float32))
+
+    projection = Projection(asset.crs, asset.transform)
+    return Band(
+        spec.name,
+        np.dtype(spec.dtype),
+        projection,
+        asset.bounds(),
+        compute,
+        resampler=lambda new_mode: asset_band(catalog, asset, spec, new_mode),
+    )
+
+
+def load_image(catalog: Catalog, asset_id: str) -> Image:
+    asset = catalog.image(asset_id)
+    bands = [asset_band(catalog, asset, spec) for spec in asset.bands]
+    properties = {"system:id": asset.id, **asset.properties}
+    properties.setdefault("system:index", asset.id.rsplit("/", 1)[-1])
+    return Image(bands, properties)
+
+
+# --- Output grids ---------------------------------------------------------------------
+
+
+def clip_to_bounds_and_scale(
+    image: Image,
+    geometry: Geometry | None,
+    width: int | None,
+    height: int | None,
+    max_dimension: int | None,
+    scale: float | None,
+) -> Image:
+    """Fix the output grid to the geometry's bounds in the image's projection."""
+    name = "Image.clipToBoundsAndScale"
+    projection = image.projection()
+    if geometry is not None:
+        bounds = geometry.bounds_in(projection.crs)
+    else:
+        bounds = image.bands[0].bounds if image.bands else None
+        if bounds is None:
+            raise invalid_argument(
+                f"{name}: The geometry for image clipping must be bounded."
+            )
+
+    if width is not None or height is not None:
+        if width is None or height is None:
+            raise invalid_argument(
+                f"{name}: Width and height must be specified together."
+            )
+        if max_dimension is not None or scale is not None:
+            raise invalid_argument(
+                f"{name}: Width and height cannot be combined with maxDimension "
+                "or scale."
+            )
+        grid = _grid_of_size(projection.crs, bounds, width, height)
+    elif max_dimension is not None:
+        if scale is not None:
+            raise invalid_argument(
+                f"{name}: maxDimension and scale are mutually exclusive."
+            )
+        grid = _grid_of_max_dimension(projection.crs, bounds, max_dimension)
+    elif scale is not None:
+        grid = grid_for_bounds(projection.scaled_to(scale), bounds)
+    else:
+        grid = grid_for_bounds(projection, bounds)
+    bands = [replace(band, bounds=grid.bounds() if band.projection.crs == grid.crs
+                     else band.bounds) for band in image.bands]  # fmt: skip
+    return Image(bands, dict(image.properties), grid)
+
+
+def _grid_of_size(crs: str, bounds: Bounds, width: int, height: int) -> Grid:
+    if width <= 0 or height <= 0:
+        raise invalid_argument(
+            f"Image.clipToBoundsAndScale: Invalid dimensions {width}x{height}; "
+            "both must be positive."
+        )
+    xmin, ymin, xmax, ymax = bounds
+    transform = ((xmax - xmin) / width, 0.0, xmin, 0.0, -(ymax - ymin) / height, ymax)
+    return Grid(crs, transform, width, height)
+
+
+def _grid_of_max_dimension(crs: str, bounds: Bounds, max_dimension: int) -> Grid:
+    xmin, ymin, xmax, ymax = bounds
+    span_x, span_y = xmax - xmin, ymax - ymin
+    if span_x <= 0 or span_y <= 0:
+        raise invalid_argument(
+            "Image.clipToBoundsAndScale: The geometry has an empty extent."
+        )
+    if span_x >= span_y:
+        width, height = max_dimension, max(1, round(max_dimension * span_y / span_x))
+    else:
+        width, height = max(1, round(max_dimension * span_x / span_y)), max_dimension
+    return _grid_of_size(crs, bounds, width, height)
+
+
+def grid_from_request(request: dict[str, Any], image: Image) -> Grid:
+    """Return the grid of a Thumbnail or computePixels `grid` field (PixelGrid)."""
+    crs = request.get("crsCode") or request.get("crsWkt") or image.projection().crs
+    from standin.projection import canonical_crs
+
+    crs = canonical_crs(crs)
+    dimensions = request.get("dimensions") or {}
+    affine = request.get("affineTransform")
+    if affine is None:
+        base = default_grid(image)
+        bounds = transform_bounds(base.bounds(), base.crs, crs)
+        width = int(dimensions.get("width", base.width))
+        height = int(dimensions.get("height", base.height))
+        return _grid_of_size(crs, bounds, width, height)
+    transform = tuple(
+        float(affine.get(key, 0.0))
+        for key in ("scaleX", "shearX", "translateX", "shearY", "scaleY", "translateY")
+    )
+    if "width" not in dimensions or "height" not in dimensions:
+        base = default_grid(image)
+        projection = Projection(crs, transform)  # type: ignore[arg-type]
+        return grid_for_bounds(
+            projection, transform_bounds(base.bounds(), base.crs, crs)
+        )
+    return Grid(crs, transform, int(dimensions["width"]), int(dimensions["height"]))  # type: ignore[arg-type]
+
+
+def band_bytes(dtype: np.dtype[Any]) -> int:
+    return int(dtype.itemsize)
+
+
+def ensure_finite(value: float, what: str) -> float:
+    if not math.isfinite(value):
+        raise invalid_argument(f"{what} must be a finite number.")
+    return value
