@@ -666,15 +666,17 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             app.stats.count_request(api_method)
 
         response, fault = self._respond(matched, path, target.query)
+        # Counted before sending, so that a client that reads the statistics
+        # right after this response already sees it.
+        status = response.status if response else None
+        if api_method in _API_METHODS:
+            app.stats.count_response(api_method, status)
+
         if response is None:
             self._reset_connection()
         else:
             truncate = fault is not None and fault.fault == faults.TRUNCATE
             self._send(response, truncate)
-
-        status = response.status if response else None
-        if api_method in _API_METHODS:
-            app.stats.count_response(api_method, status)
         self._log_request(path, api_method, status, response, fault, started)
 
     def _respond(

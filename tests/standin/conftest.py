@@ -30,6 +30,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 STANDIN_DATA_DIR = REPO_ROOT / ".cache" / "standin-data"
 STARTUP_TIMEOUT_SECONDS = 60
 TEST_TOKEN = "standin-test-token"
+EE_PROJECT = "standin-project"
 
 # Bytes that start like a PNG file. The server treats pixels as opaque bytes.
 FAKE_PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 256
@@ -170,8 +171,10 @@ def ee_connect() -> Callable[[str], contextlib.AbstractContextManager[Any]]:
 
         ee.deprecation._FetchDataCatalogStac = lambda: {}
         credentials = google.oauth2.credentials.Credentials(token=TEST_TOKEN)
-        ee.Initialize(credentials=credentials, url=base_url, project="standin-project")
+        # Reset even when Initialize fails, because the client keeps the last
+        # credentials it was given and would reuse them on the next Initialize.
         try:
+            ee.Initialize(credentials=credentials, url=base_url, project=EE_PROJECT)
             yield ee
         finally:
             ee.Reset()
