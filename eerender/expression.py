@@ -686,3 +686,65 @@ class _Decoder:
         return Invocation(
             None, arguments, self._reference(content["functionReference"])
         )
+
+
+# Algorithms whose output has the bands of one image argument.
+_SAME_BANDS = {
+    "Image.clip": "input",
+    "Image.clipToBoundsAndScale": "input",
+    "Image.reproject": "image",
+    "Image.setDefaultProjection": "image",
+    "Image.resample": "image",
+    "Image.updateMask": "image",
+    "Image.unmask": "input",
+    "Image.toFloat": "value",
+    "Image.toByte": "value",
+    "Element.set": "object",
+}
+_PLAIN_BAND_NAME = re.compile(r"[A-Za-z0-9_ -]+")
+
+
+def band_count(value: Value) -> int | None:
+    """Return how many bands an image expression has, when its form makes it plain.
+
+    Recognises ``Image.select`` and ``Image.rename`` with literal names,
+    ``Image.normalizedDifference`` (one band), ``Image.visualize`` (three), and the
+    algorithms that keep their input's bands. Returns ``None`` otherwise, since only
+    Earth Engine knows the bands of a loaded asset.
+    """
+    for _ in range(MAX_SUPPORTED_DEPTH):
+        while isinstance(value, Alias):
+            value = value.target
+        if not isinstance(value, Invocation) or value.function_name is None:
+            return None
+        name, arguments = value.function_name, value.arguments
+        if name in _SAME_BANDS:
+            value = arguments.get(_SAME_BANDS[name])
+            continue
+        if name == "Image.select":
+            return _literal_band_names(arguments.get("bandSelectors"))
+        if name == "Image.rename":
+            return _literal_band_names(arguments.get("names"))
+        if name == "Image.normalizedDifference":
+            return 1
+        if name == "Image.visualize":
+            return 3
+        return None
+    return None
+
+
+def _literal_band_names(value: Value) -> int | None:
+    # A selector is a regular expression; only plain names select exactly one band.
+    if not isinstance(value, list) or not value:
+        return None
+    if all(_selects_one_band(name) for name in value):
+        return len(value)
+    return None
+
+
+def _selects_one_band(selector: Value) -> bool:
+    if isinstance(selector, bool):
+        return False
+    if isinstance(selector, int):
+        return True
+    return isinstance(selector, str) and bool(_PLAIN_BAND_NAME.fullmatch(selector))
