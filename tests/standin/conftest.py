@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -29,6 +30,8 @@ from standin.server import ServerConfig, StandinServer
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 STANDIN_DATA_DIR = REPO_ROOT / ".cache" / "standin-data"
 STARTUP_TIMEOUT_SECONDS = 60
+# A first install downloads packages from the registries.
+DATA_INSTALL_TIMEOUT_SECONDS = 1800
 TEST_TOKEN = "standin-test-token"
 EE_PROJECT = "standin-project"
 
@@ -90,18 +93,53 @@ def standin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start `python -m standin --port 0` for the session and yield its base URL."""
     if importlib.util.find_spec("standin.engine") is None:
         pytest.skip("standin.engine is not available yet")
+    install_standin_data()
     log_path = tmp_path_factory.mktemp("standin") / "standin.log"
-    with start_standin_process(["--data-dir", str(STANDIN_DATA_DIR)], log_path) as url:
-        yield url
+    arguments = ["--data-dir", str(STANDIN_DATA_DIR)]
+    with start_standin_process(arguments, log_path) as standin:
+        yield standin.url
+
+
+def install_standin_data() -> None:
+    """Install the stand-in's Earth data into .cache/standin-data.
+
+    The install command is idempotent, so after the first run it only checks
+    that the files are there.
+    """
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "standin.datasets",
+            "install",
+            "--dir",
+            str(STANDIN_DATA_DIR),
+        ],
+        cwd=REPO_ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=DATA_INSTALL_TIMEOUT_SECONDS,
+    )
+
+
+@dataclass
+class StandinProcess:
+    url: str
+    process: subprocess.Popen[str]
+    log_path: pathlib.Path
 
 
 @contextlib.contextmanager
 def start_standin_process(
-    arguments: list[str], log_path: pathlib.Path
-) -> Iterator[str]:
-    """Run `python -m standin` on a free port, yield its URL and stop it at exit.
+    arguments: list[str],
+    log_path: pathlib.Path,
+    extra_environment: dict[str, str] | None = None,
+) -> Iterator[StandinProcess]:
+    """Run `python -m standin` on a free port and stop it at exit.
 
-    The server's JSON request log goes to `log_path`.
+    STANDIN_* variables of the test run are not passed on, so only `arguments`
+    and `extra_environment` configure the server. Its JSON request log goes to
+    `log_path`.
     """
     command = [
         sys.executable,
@@ -114,6 +152,7 @@ def start_standin_process(
         *arguments,
     ]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("STANDIN_")}
+    environment.update(extra_environment or {})
     with log_path.open("w") as log:
         process = subprocess.Popen(
             command,
@@ -124,7 +163,7 @@ def start_standin_process(
             text=True,
         )
     try:
-        yield _wait_for_url(process, log_path)
+        yield StandinProcess(_wait_for_url(process, log_path), process, log_path)
     finally:
         process.terminate()
         try:
