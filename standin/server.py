@@ -106,6 +106,8 @@ class Response:
     body: bytes = b""
     content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
+    # The error message of an error response, for the request log.
+    error: str | None = None
 
 
 @dataclass
@@ -251,9 +253,7 @@ class StandinServer:
                 request.fault = self._take_fault(route, request)
                 if request.fault is not None and request.fault.fault == faults.RESET:
                     return None, request.fault
-                early = self._apply_fault(request)
-                if early is not None:
-                    return early, request.fault
+                self._apply_fault(request)
             if route.authenticated:
                 self._check_project(route, request)
             return route.handler(self, request), request.fault
@@ -285,20 +285,23 @@ class StandinServer:
             self.stats.count_fault(fault.fault)
         return fault
 
-    def _apply_fault(self, request: ApiRequest) -> Response | None:
+    def _apply_fault(self, request: ApiRequest) -> None:
+        """Sleep for a slow fault, or raise the error of an error fault.
+
+        Truncation and expiry act later, when the response is built or sent.
+        """
         fault = request.fault
         if fault is None:
-            return None
+            return
         if fault.fault == faults.SLOW:
             time.sleep(fault.delay_seconds)
         elif fault.fault == faults.QUOTA:
             number = project_number(request.params["project"])
-            return error_response(errors.quota_exceeded(number, fault.retry_after))
+            raise errors.quota_exceeded(number, fault.retry_after)
         elif fault.fault == faults.INTERNAL:
-            return error_response(errors.internal())
+            raise errors.internal()
         elif fault.fault == faults.UNAVAILABLE:
-            return error_response(errors.unavailable())
-        return None
+            raise errors.unavailable()
 
     def _check_project(self, route: Route, request: ApiRequest) -> None:
         project = request.params["project"]
@@ -558,9 +561,8 @@ def json_response(payload: object, status: int = HTTPStatus.OK) -> Response:
 
 
 def error_response(error: EEError) -> Response:
-    return Response(
-        error.code, json.dumps(error.to_json()).encode(), headers=dict(error.headers)
-    )
+    body = json.dumps(error.to_json()).encode()
+    return Response(error.code, body, headers=dict(error.headers), error=error.message)
 
 
 def _bearer_token(request: ApiRequest) -> str | None:
@@ -777,6 +779,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             "response_bytes": len(response.body) if response else 0,
             "latency_ms": round((time.monotonic() - started) * 1000, 1),
             "fault": fault.fault if fault else None,
+            "error": response.error if response else None,
         }
         logger.info(
             "%s %s %s",

@@ -89,7 +89,19 @@ def _construct(
 def _register_constructor(kind: str) -> None:
     name = f"GeometryConstructors.{kind}"
 
-    def build(
+    def build_points(env: Env, coordinates: Any, crs: Any = None) -> Geometry:
+        return _construct(kind, coordinates, crs, None, name)
+
+    def build_lines(
+        env: Env,
+        coordinates: Any,
+        crs: Any = None,
+        geodesic: Any = None,
+        maxError: Any = None,
+    ) -> Geometry:
+        return _construct(kind, coordinates, crs, geodesic, name)
+
+    def build_areas(
         env: Env,
         coordinates: Any,
         crs: Any = None,
@@ -99,11 +111,23 @@ def _register_constructor(kind: str) -> None:
     ) -> Geometry:
         return _construct(kind, coordinates, crs, geodesic, name)
 
-    algorithm(name)(build)
+    if kind in ("Point", "MultiPoint"):
+        algorithm(name)(build_points)
+    elif kind in ("Polygon", "MultiPolygon"):
+        algorithm(name)(build_areas)
+    else:
+        algorithm(name)(build_lines)
 
 
-for _kind in ("Point", "MultiPoint", "LineString", "LinearRing", "MultiLineString",
-              "Polygon", "MultiPolygon"):  # fmt: skip
+for _kind in (
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "LinearRing",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+):
     _register_constructor(_kind)
 
 
@@ -196,7 +220,9 @@ def coordinates(env: Env, geometry: Any) -> Any:
 
 
 @algorithm("Feature")
-def feature(env: Env, geometry: Any = None, metadata: Any = None) -> Feature:
+def feature(
+    env: Env, geometry: Any = None, metadata: Any = None, geometryKey: Any = None
+) -> Feature:
     shape = None if geometry is None else as_geometry(geometry, "Feature", "geometry")
     if metadata is not None and not isinstance(metadata, dict):
         raise wrong_type("Feature", "metadata", "Dictionary", metadata)

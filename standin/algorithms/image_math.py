@@ -111,7 +111,7 @@ def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(b == 0, 0, np.fmod(a, safe))
 
 
-_ARITHMETIC: dict[str, tuple[Callable[..., np.dtype[Any]], BinaryFunction]] = {
+ARITHMETIC: dict[str, tuple[Callable[..., np.dtype[Any]], BinaryFunction]] = {
     "Image.add": (widened_dtype, lambda a, b: _as_wide(a) + b),
     "Image.subtract": (widened_dtype, lambda a, b: _as_wide(a) - b),
     "Image.multiply": (widened_dtype, lambda a, b: _as_wide(a) * b),
@@ -145,7 +145,7 @@ _ARITHMETIC: dict[str, tuple[Callable[..., np.dtype[Any]], BinaryFunction]] = {
     ),
 }
 
-_COMPARISONS: dict[str, BinaryFunction] = {
+COMPARISONS: dict[str, BinaryFunction] = {
     "Image.gt": np.greater,
     "Image.gte": np.greater_equal,
     "Image.lt": np.less,
@@ -182,9 +182,9 @@ def _register_binary(
     algorithm(name)(run)
 
 
-for _name, (_rule, _function) in _ARITHMETIC.items():
+for _name, (_rule, _function) in ARITHMETIC.items():
     _register_binary(_name, _rule, _function)
-for _name, _function in _COMPARISONS.items():
+for _name, _function in COMPARISONS.items():
     _register_binary(_name, lambda a, b: BYTE, _function)
 
 
@@ -195,7 +195,7 @@ def _same(dtype: np.dtype[Any]) -> np.dtype[Any]:
     return dtype
 
 
-_UNARY: dict[str, tuple[Callable[[np.dtype[Any]], np.dtype[Any]], UnaryFunction]] = {
+UNARY: dict[str, tuple[Callable[[np.dtype[Any]], np.dtype[Any]], UnaryFunction]] = {
     "Image.abs": (_same, np.abs),
     "Image.not": (lambda d: BYTE, lambda v: v == 0),
     "Image.sqrt": (lambda d: DOUBLE, np.sqrt),
@@ -218,7 +218,7 @@ _UNARY: dict[str, tuple[Callable[[np.dtype[Any]], np.dtype[Any]], UnaryFunction]
     "Image.bitwiseNot": (_same, lambda v: np.invert(v.astype(np.int64))),
 }
 
-_CASTS: dict[str, type] = {
+CASTS: dict[str, type] = {
     "Image.byte": np.uint8, "Image.toByte": np.uint8, "Image.uint8": np.uint8,
     "Image.toUint8": np.uint8, "Image.int8": np.int8, "Image.toInt8": np.int8,
     "Image.short": np.int16, "Image.toShort": np.int16, "Image.int16": np.int16,
@@ -248,9 +248,9 @@ def _register_unary(
     algorithm(name)(run)
 
 
-for _name, (_rule, _function) in _UNARY.items():
+for _name, (_rule, _function) in UNARY.items():
     _register_unary(_name, _rule, _function)
-for _name, _type in _CASTS.items():
+for _name, _type in CASTS.items():
     _register_unary(_name, lambda d, t=_type: np.dtype(t), lambda v: v)
 
 
