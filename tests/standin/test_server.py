@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -576,6 +577,20 @@ def test_stats_count_calls_and_renders(server: StandinServer) -> None:
     assert stats["responses"]["thumbnails.getPixels"] == {"200": 2}
     assert stats["engine_calls"] == {"check_thumbnail": 1, "render_thumbnail": 2}
     assert stats["thumbnails"] == 1
+
+
+def test_concurrent_get_pixels(server: StandinServer) -> None:
+    url = f"{server.url}/v1/{create_thumbnail(server.url)}:getPixels"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(
+            pool.map(lambda _: requests.get(url, timeout=TIMEOUT), range(24))
+        )
+
+    assert [response.status_code for response in responses] == [200] * 24
+    assert all(response.content == FAKE_PNG for response in responses)
+    stats = requests.get(server.url + "/_standin/stats", timeout=TIMEOUT).json()
+    assert stats["engine_calls"]["render_thumbnail"] == 24
 
 
 def test_stats_leave_out_control_routes(server: StandinServer) -> None:

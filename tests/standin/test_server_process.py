@@ -146,14 +146,20 @@ def test_process_logs_json_per_request(strict_process: StandinProcess) -> None:
             headers=headers(),
             timeout=TIMEOUT,
         )
+        session.get(strict_process.url + "/v1/projects/p/algorithms", timeout=TIMEOUT)
         session.get(strict_process.url + "/_standin/health", timeout=TIMEOUT)
     log_lines = strict_process.log_path.read_text().splitlines()
     entries = [json.loads(line) for line in log_lines]
     config_entries = [e for e in entries if e.get("api_method") == "projects.getConfig"]
 
+    denied = [e for e in entries if e.get("api_method") == "algorithms.list"]
+
     assert config_entries
     assert config_entries[-1]["status"] == 200
     assert config_entries[-1]["path"] == "/v1/projects/p/config"
+    assert config_entries[-1]["error"] is None
+    assert denied[-1]["status"] == 401
+    assert denied[-1]["error"].startswith("Request is missing required authentication")
     assert all("secret-api-key" not in json.dumps(entry) for entry in entries)
     assert all(TOKEN not in json.dumps(entry) for entry in entries)
 
