@@ -2,11 +2,24 @@
 
 import flask
 import functions_framework
+from cloudevents.http import CloudEvent
 
-from handlers import http
+from handlers import http, pubsub, upload
 
 
 @functions_framework.http
 def render_http(request: flask.Request) -> flask.Response:
     """Render over HTTP: redirect to the pixels, or store them in Cloud Storage."""
     return http.handle(request)
+
+
+@functions_framework.cloud_event
+def render_pubsub(event: CloudEvent) -> None:
+    """Render a request published to the request topic into Cloud Storage."""
+    pubsub.handle(event)
+
+
+@functions_framework.cloud_event
+def render_storage(event: CloudEvent) -> None:
+    """Render request files and GeoTIFF previews uploaded to the watched bucket."""
+    upload.handle(event)
