@@ -735,6 +735,8 @@ def band_count(value: Value) -> int | None:
 
 def _literal_band_names(value: Value) -> int | None:
     # A selector is a regular expression; only plain names select exactly one band.
+    while isinstance(value, Alias):
+        value = value.target
     if not isinstance(value, list) or not value:
         return None
     if all(_selects_one_band(name) for name in value):

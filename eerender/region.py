@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eerender.expression import Invocation, invoke
-from eerender.validation import child, excerpt, invalid, is_number, number
+from eerender.validation import child, excerpt, invalid, number
 
 INVALID = "INVALID_REGION"
 CROSSES_ANTIMERIDIAN = "REGION_CROSSES_ANTIMERIDIAN"
@@ -123,7 +123,7 @@ def _load(raw: object, field: str) -> object:
 
 
 def _from_list(value: list[Any], field: str, max_vertices: int) -> Region:
-    if len(value) == 4 and all(is_number(item) for item in value):
+    if len(value) == 4 and not any(isinstance(item, list) for item in value):
         west, south, east, north = (
             number(item, child(field, index), code=INVALID)
             for index, item in enumerate(value)
