@@ -2,7 +2,17 @@
 
 A fault is queued with `POST /_standin/faults` for the next `count` requests to one
 API method (or to any, with `*`), or applied to a single request through the
-`X-Standin-Fault: <kind>[;delay=S][;retry_after=S]` header.
+`X-Standin-Fault: <kind>[;delay=S][;retry_after=S]` header. The kinds:
+
+- `429`: Earth Engine's quota error with a Retry-After header (default 1 s).
+- `500`, `503`: Google's INTERNAL and UNAVAILABLE errors.
+- `slow`: sleep `delay_seconds` (default 2 s), then respond as usual.
+- `reset`: close the connection with a TCP RST before responding.
+- `truncate`: send the full Content-Length but only half the body, then close.
+- `expired`: on thumbnails.getPixels only, drop the id and respond as if expired.
+
+Faults apply after authentication, so a request without a token leaves them queued.
+The `*` method matches every Earth Engine API method but not discovery.
 """
 
 from __future__ import annotations

@@ -41,28 +41,13 @@ USER_PROJECT_HEADER = "X-Goog-User-Project"
 
 _VERSION = "(?P<version>" + "|".join(discovery.API_VERSIONS) + ")"
 _PROJECT = "/" + _VERSION + "/projects/(?P<project>[^/]+)"
-# Top-level fields of each request body; others get the front end's "Unknown name".
-_THUMBNAIL_FIELDS = frozenset(
-    {
-        "name",
-        "expression",
-        "fileFormat",
-        "bandIds",
-        "visualizationOptions",
-        "grid",
-        "filenamePrefix",
-    }
+# Top-level fields of each request body. Other names are rejected with the API
+# front end's "Unknown name" error.
+_PIXEL_FIELDS = frozenset(
+    {"expression", "fileFormat", "bandIds", "visualizationOptions", "grid"}
 )
-_COMPUTE_PIXELS_FIELDS = frozenset(
-    {
-        "expression",
-        "fileFormat",
-        "grid",
-        "bandIds",
-        "visualizationOptions",
-        "workloadTag",
-    }
-)
+_THUMBNAIL_FIELDS = _PIXEL_FIELDS | {"name", "filenamePrefix"}
+_COMPUTE_PIXELS_FIELDS = _PIXEL_FIELDS | {"workloadTag"}
 _COMPUTE_VALUE_FIELDS = frozenset({"expression", "workloadTag"})
 _WRITE_CHUNK_BYTES = 64 * 1024
 # Oversized bodies up to this size are read and dropped so that the client sees the
