@@ -5,6 +5,7 @@ locals {
   # tests/terraform checks these lists against the code.
   _readers = {
     all_functions = ["chat_google", "chat_slack", "render_http", "render_pubsub", "render_storage"]
+    event_render  = ["render_pubsub", "render_storage"]
     http_render   = ["render_http"]
   }
 
@@ -35,6 +36,16 @@ locals {
     RENDER_BUCKET = {
       functions = local._readers.all_functions
       value     = google_storage_bucket.renders.name
+    }
+    # Topics are passed as full resource names, projects/PROJECT/topics/TOPIC, which is
+    # the form the Pub/Sub REST publish call takes.
+    REQUEST_TOPIC = {
+      functions = local._readers.http_render
+      value     = google_pubsub_topic.requests.id
+    }
+    RESULTS_TOPIC = {
+      functions = local._readers.event_render
+      value     = google_pubsub_topic.results.id
     }
     # Each function signs with its own identity, so a leaked function cannot mint
     # URLs as another.

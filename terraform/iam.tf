@@ -11,12 +11,16 @@ locals {
     variable => distinct([for name in entry.functions : local.runtime_accounts[name]])
   }
 
-  # earthengine.thumbnails.create is the one permission thumbnails.create checks on the
-  # project. roles/earthengine.viewer lacks it (it has only thumbnails.get), and
+  # thumbnails.create checks earthengine.thumbnails.create on the project.
+  # roles/earthengine.viewer lacks it (it has only thumbnails.get), and
   # roles/earthengine.writer adds asset, table, map and export writes that rendering
   # never uses, so the runtime accounts get a custom role with exactly this list.
+  # NOTE: getPixels is fetched with the function's own token when a render is stored.
+  # The REST reference names no permission for it; thumbnails.get is the read
+  # permission on thumbnails, so it is included.
   earth_engine_permissions = [
     "earthengine.thumbnails.create",
+    "earthengine.thumbnails.get",
   ]
 
   _render_buckets = merge(
@@ -58,6 +62,21 @@ locals {
   )
 
   _signer_accounts = var.signed_urls ? local._accounts_reading.SIGNED_URL_SERVICE_ACCOUNT : []
+
+  runtime_topic_grants = merge(
+    {
+      for account in local._accounts_reading.REQUEST_TOPIC : "${account} requests" => {
+        account = account
+        topic   = google_pubsub_topic.requests.name
+      }
+    },
+    {
+      for account in local._accounts_reading.RESULTS_TOPIC : "${account} results" => {
+        account = account
+        topic   = google_pubsub_topic.results.name
+      }
+    },
+  )
 
   runtime_secret_grants = {
     for grant in distinct(flatten([
@@ -131,6 +150,14 @@ resource "google_storage_bucket_iam_member" "runtime" {
   for_each = local.runtime_bucket_grants
   bucket   = each.value.bucket
   role     = each.value.role
+  member   = "serviceAccount:${google_service_account.runtime[each.value.account].email}"
+}
+
+resource "google_pubsub_topic_iam_member" "runtime" {
+  for_each = local.runtime_topic_grants
+  project  = var.project_id
+  topic    = each.value.topic
+  role     = "roles/pubsub.publisher"
   member   = "serviceAccount:${google_service_account.runtime[each.value.account].email}"
 }
 

@@ -38,7 +38,7 @@ _CLASS_LINK = re.compile(
 )
 _PROPERTY_LINK = re.compile(r"#(?P<name>\w+) \w+#\w+\}")
 
-# Arguments every resource or data block accepts, defined by Terraform, not the provider.
+# Arguments every resource or data block accepts; Terraform defines them, not providers.
 META_ARGUMENTS = frozenset(
     {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner"}
 )

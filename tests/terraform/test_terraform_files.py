@@ -1,0 +1,64 @@
+"""The Terraform files parse, match the provider schema and follow the module style."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import terraform_checks as checks
+from conftest import TERRAFORM_DIR
+from terraform_module import Module
+
+
+def test_every_file_parses() -> None:
+    assert checks.parse_problems(TERRAFORM_DIR) == []
+
+
+def test_blocks_match_provider_schema(
+    default_module: Module, schemas: dict[str, Any]
+) -> None:
+    assert checks.schema_problems(default_module, schemas) == []
+
+
+def test_variables_typed_described_validated(default_module: Module) -> None:
+    assert checks.variable_problems(default_module) == []
+
+
+def test_outputs_described(default_module: Module) -> None:
+    assert checks.output_problems(default_module) == []
+
+
+def test_versions_have_floor_and_ceiling(default_module: Module) -> None:
+    assert checks.version_problems(default_module) == []
+
+
+def test_required_apis_enabled_and_kept(module: Module) -> None:
+    assert checks.service_problems(module) == []
+
+
+def test_functions_wait_for_apis_and_grants(module: Module) -> None:
+    assert checks.dependency_problems(module) == []
+
+
+def test_source_archive_holds_code_only(
+    default_module: Module, repository_files: list[str]
+) -> None:
+    assert checks.source_problems(default_module, repository_files) == []
+
+
+def test_for_each_keys_are_strings(module: Module) -> None:
+    # Keys taken from list positions change when the list is reordered, which
+    # replaces resources; every expanded instance here is keyed by a string.
+    numeric = [i.address for i in module.instances if isinstance(i.key, int)]
+    assert numeric == []
+
+
+def test_example_tfvars_uses_declared_variables(default_module: Module) -> None:
+    example = Module(TERRAFORM_DIR, {})
+    text = (TERRAFORM_DIR / "terraform.tfvars.example").read_text()
+    assigned = {
+        line.split("=", 1)[0].strip()
+        for line in text.splitlines()
+        if "=" in line and not line.startswith(("#", " "))
+    }
+    assert assigned <= set(example.variables)
+    assert "project_id" in assigned
