@@ -1,7 +1,7 @@
 """Errors the Earth Engine stand-in returns, in Earth Engine's own JSON shape.
 
-Messages marked as Earth Engine's are quoted from real responses of
-earthengine.googleapis.com. The rest use the wording of Google's API front end.
+Messages described as Earth Engine's are quoted from Earth Engine errors in public
+bug reports. The rest use the wording of Google's API front end.
 """
 
 from __future__ import annotations

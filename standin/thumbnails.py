@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-# Earth Engine documents ids as valid for "a few hours", and map ids in the wild
-# expire after about four hours.
+# Earth Engine documents ids as valid for "a few hours". NOTE: four hours is an
+# estimate from third-party reports on map ids; thumbnail expiry is not published.
 DEFAULT_TTL_SECONDS = 4 * 60 * 60
 
 
