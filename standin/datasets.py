@@ -265,7 +265,9 @@ def _write_manifest(data_dir: Path, products: dict[str, dict[str, object]]) -> N
     os.replace(partial, data_dir / MANIFEST)
 
 
-def is_installed(product: Product, data_dir: Path, manifest: dict[str, object]) -> bool:
+def is_installed(
+    product: Product, data_dir: Path, manifest: dict[str, dict[str, object]]
+) -> bool:
     return product.name in manifest and all(
         (data_dir / output).exists() for output in product.outputs
     )

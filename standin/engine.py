@@ -64,13 +64,13 @@ class Engine:
         return self._render(self.plan(body))
 
     def compute_value(self, body: dict[str, Any]) -> object:
-        value = Evaluator(body.get("expression"), self.catalog).evaluate()
+        value = Evaluator(expression_of(body), self.catalog).evaluate()
         return to_json(value)
 
     def plan(self, body: dict[str, Any]) -> Plan:
         """Evaluate the expression and work out the output grid, bands and format."""
         file_format = normalise_format(body.get("fileFormat"))
-        value = Evaluator(body.get("expression"), self.catalog).evaluate()
+        value = Evaluator(expression_of(body), self.catalog).evaluate()
         if not isinstance(value, Image):
             raise invalid_argument(
                 f"The expression must evaluate to an Image; got {type_label(value)}."
@@ -134,6 +134,15 @@ def check_limits(image: Image, grid: Grid, file_format: str) -> None:
             f"Image with {count} bands cannot be encoded as {file_format}: PNG and "
             "JPEG need 1 or 3 bands. Select bands with bandIds or Image.visualize."
         )
+
+
+def expression_of(body: dict[str, Any]) -> dict[str, Any]:
+    expression = body.get("expression")
+    if not isinstance(expression, dict):
+        raise invalid_argument(
+            "Invalid request: 'expression' must be an Expression object."
+        )
+    return expression
 
 
 # --- JSON values ----------------------------------------------------------------------

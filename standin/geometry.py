@@ -90,6 +90,24 @@ class Geometry:
             )
         return xmin, ymin, xmax, ymax
 
+    def finite_bounds_in(self, crs: str) -> Bounds | None:
+        """Return the bounds of the vertices that exist in `crs`, or None if none do.
+
+        Used for footprints, where a global raster has corners that a projection
+        such as UTM cannot represent.
+        """
+        geometry = self.to_shapely(crs)
+        points = shapely.get_coordinates(geometry)
+        points = points[np.isfinite(points).all(axis=1)]
+        if len(points) == 0:
+            return None
+        return (
+            float(points[:, 0].min()),
+            float(points[:, 1].min()),
+            float(points[:, 0].max()),
+            float(points[:, 1].max()),
+        )
+
     def bounds_geometry(self) -> Geometry:
         """Return the lon/lat bounding rectangle, the way `Geometry.bounds` does."""
         xmin, ymin, xmax, ymax = self.bounds_in(WGS84)

@@ -9,7 +9,6 @@ band used twice in one expression is computed once.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,10 +20,12 @@ from standin.errors import invalid_argument
 from standin.geometry import Geometry, rectangle
 from standin.projection import (
     WGS84,
+    Affine,
     Bounds,
     Coordinates,
     Grid,
     Projection,
+    canonical_crs,
     grid_coordinates,
     grid_for_bounds,
     invert_affine,
@@ -125,10 +126,11 @@ def default_grid(image: Image) -> Grid:
     raise invalid_argument(UNBOUNDED_MESSAGE)
 
 
-def transform_bounds(bounds: Bounds, source: str, target: str) -> Bounds:
+def transform_bounds(bounds: Bounds, source: str, target: str) -> Bounds | None:
+    """Move footprint bounds to another CRS; None when no part of them exists there."""
     if source == target:
         return bounds
-    return rectangle(bounds, source, geodesic=False).bounds_in(target)
+    return rectangle(bounds, source, geodesic=False).finite_bounds_in(target)
 
 
 def intersect_bounds(a: Bounds | None, b: Bounds | None) -> Bounds | None:
@@ -305,6 +307,7 @@ def clip_to_bounds_and_scale(
     """Fix the output grid to the geometry's bounds in the image's projection."""
     name = "Image.clipToBoundsAndScale"
     projection = image.projection()
+    bounds: Bounds | None = None
     if geometry is not None:
         bounds = geometry.bounds_in(projection.crs)
     else:
@@ -335,9 +338,14 @@ def clip_to_bounds_and_scale(
         grid = grid_for_bounds(projection.scaled_to(scale), bounds)
     else:
         grid = grid_for_bounds(projection, bounds)
-    bands = [replace(band, bounds=grid.bounds() if band.projection.crs == grid.crs
-                     else band.bounds) for band in image.bands]  # fmt: skip
+    bands = [_clipped_to(band, grid) for band in image.bands]
     return Image(bands, dict(image.properties), grid)
+
+
+def _clipped_to(band: Band, grid: Grid) -> Band:
+    if band.projection.crs != grid.crs:
+        return band
+    return replace(band, bounds=grid.bounds())
 
 
 def _grid_of_size(crs: str, bounds: Bounds, width: int, height: int) -> Grid:
@@ -365,38 +373,35 @@ def _grid_of_max_dimension(crs: str, bounds: Bounds, max_dimension: int) -> Grid
     return _grid_of_size(crs, bounds, width, height)
 
 
-def grid_from_request(request: dict[str, Any], image: Image) -> Grid:
-    """Return the grid of a Thumbnail or computePixels `grid` field (PixelGrid)."""
-    crs = request.get("crsCode") or request.get("crsWkt") or image.projection().crs
-    from standin.projection import canonical_crs
+def _required_bounds(bounds: Bounds | None) -> Bounds:
+    if bounds is None:
+        raise invalid_argument(UNBOUNDED_MESSAGE)
+    return bounds
 
-    crs = canonical_crs(crs)
+
+def grid_from_request(request: dict[str, Any], image: Image) -> Grid:
+    """Return the grid of a Thumbnail or computePixels `grid` field (PixelGrid).
+
+    Missing parts come from the image: its CRS, and the extent of its default grid
+    when the affine transform or the dimensions are absent.
+    """
+    crs = canonical_crs(
+        request.get("crsCode") or request.get("crsWkt") or image.projection().crs
+    )
     dimensions = request.get("dimensions") or {}
     affine = request.get("affineTransform")
     if affine is None:
         base = default_grid(image)
-        bounds = transform_bounds(base.bounds(), base.crs, crs)
+        bounds = _required_bounds(transform_bounds(base.bounds(), base.crs, crs))
         width = int(dimensions.get("width", base.width))
         height = int(dimensions.get("height", base.height))
         return _grid_of_size(crs, bounds, width, height)
-    transform = tuple(
-        float(affine.get(key, 0.0))
-        for key in ("scaleX", "shearX", "translateX", "shearY", "scaleY", "translateY")
-    )
-    if "width" not in dimensions or "height" not in dimensions:
-        base = default_grid(image)
-        projection = Projection(crs, transform)  # type: ignore[arg-type]
-        return grid_for_bounds(
-            projection, transform_bounds(base.bounds(), base.crs, crs)
-        )
-    return Grid(crs, transform, int(dimensions["width"]), int(dimensions["height"]))  # type: ignore[arg-type]
 
-
-def band_bytes(dtype: np.dtype[Any]) -> int:
-    return int(dtype.itemsize)
-
-
-def ensure_finite(value: float, what: str) -> float:
-    if not math.isfinite(value):
-        raise invalid_argument(f"{what} must be a finite number.")
-    return value
+    keys = ("scaleX", "shearX", "translateX", "shearY", "scaleY", "translateY")
+    sx, shx, tx, shy, sy, ty = (float(affine.get(key, 0.0)) for key in keys)
+    transform: Affine = (sx, shx, tx, shy, sy, ty)
+    if "width" in dimensions and "height" in dimensions:
+        return Grid(crs, transform, int(dimensions["width"]), int(dimensions["height"]))
+    base = default_grid(image)
+    bounds = _required_bounds(transform_bounds(base.bounds(), base.crs, crs))
+    return grid_for_bounds(Projection(crs, transform), bounds)

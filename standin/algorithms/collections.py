@@ -200,7 +200,7 @@ def _mosaic_compute(images: list[Image], name: str) -> Any:
         # Later images lie on top: pick the last valid layer at each pixel.
         last = len(values) - 1 - np.argmax(valid[::-1], axis=0)
         chosen = np.take_along_axis(values, last[None], axis=0)[0]
-        any_valid = valid.any(axis=0)
+        any_valid = np.asarray(valid.any(axis=0))
         return Pixels(chosen, None if any_valid.all() else any_valid.astype(np.float32))
 
     return compute

@@ -193,7 +193,7 @@ class _Interpreter:
             return self._unary(node[1], self.evaluate(node[2]))
         if kind == "?":
             condition, yes, no = (self.evaluate(n) for n in node[1:])
-            return where_algorithm(None, input=no, test=condition, value=yes)  # type: ignore[arg-type]
+            return where_algorithm(None, input=no, test=condition, value=yes)
         return self._binary(node[1], self.evaluate(node[2]), self.evaluate(node[3]))
 
     def _variable(self, name: str) -> Any:

@@ -248,8 +248,8 @@ def _register_unary(
     algorithm(name)(run)
 
 
-for _name, (_rule, _function) in UNARY.items():
-    _register_unary(_name, _rule, _function)
+for _name, (_rule, _unary_function) in UNARY.items():
+    _register_unary(_name, _rule, _unary_function)
 for _name, _type in CASTS.items():
     _register_unary(_name, lambda d, t=_type: np.dtype(t), lambda v: v)
 

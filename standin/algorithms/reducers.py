@@ -81,7 +81,7 @@ def _reduced_compute(
         shape = context.grid.shape
         if len(values) == 0:
             return Pixels(np.zeros(shape, dtype), np.zeros(shape, np.float32))
-        any_valid = valid.any(axis=0)
+        any_valid = np.asarray(valid.any(axis=0))
         # Pixels without any valid input get one fake valid zero, so the nan-aware
         # reductions see no all-NaN slice (and warn about none); they are masked below.
         valid = valid.copy()

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from standin.algorithms import Env, algorithm, as_image, as_number
+from standin.algorithms.image_spatial import reprojected_band
 from standin.errors import invalid_argument
 from standin.image import Band, Image, Pixels, SampleContext
 from standin.projection import METRES_PER_DEGREE, WGS84, is_geographic, metres_per_unit
@@ -72,7 +73,11 @@ def _terrain_band(
         gradient, mask = _gradient(context, source)
         return Pixels(product(gradient).astype(dtype), mask)
 
-    return Band(name, np.dtype(dtype), source.projection, source.bounds, compute)
+    # Like the service, compute on the elevation's own pixel grid and resample
+    # the result; differences between duplicated nearest-neighbour pixels of a
+    # finer output grid would be all zeros and spikes.
+    native = Band(name, np.dtype(dtype), source.projection, source.bounds, compute)
+    return reprojected_band(native, source.projection)
 
 
 def _elevation(input: Any, name: str) -> Band:

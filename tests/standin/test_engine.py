@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import pathlib
 from typing import Any
@@ -19,14 +20,19 @@ DATA_DIR = pathlib.Path(__file__).resolve().parents[2] / ".cache" / "standin-dat
 SRTM_PALETTE = ["006633", "E5FFCC", "662A00", "D8D8D8", "F5F5F5"]
 
 
-@pytest.fixture(scope="session")
-def engine() -> Engine:
-    """An engine on the real rasters, installed into .cache/standin-data once."""
+@functools.cache
+def shared_engine() -> Engine:
+    """Return one engine on the real rasters, installing them on first use."""
     datasets.install(DATA_DIR)
     return Engine(DATA_DIR)
 
 
-# --- Expression builders ---------------------------------------------------------------
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    return shared_engine()
+
+
+# --- Expression builders ---------------------------------------------------------
 
 
 def call(name: str, **arguments: Any) -> dict[str, Any]:
@@ -53,7 +59,9 @@ def rectangle(west: float, south: float, east: float, north: float) -> dict[str,
     )
 
 
-def clip_scale(image: dict[str, Any], region: dict[str, Any], **size: Any) -> dict[str, Any]:
+def clip_scale(
+    image: dict[str, Any], region: dict[str, Any], **size: Any
+) -> dict[str, Any]:
     sizes = {k: const(v) for k, v in size.items()}
     return call("Image.clipToBoundsAndScale", input=image, geometry=region, **sizes)
 
@@ -104,8 +112,13 @@ def test_srtm_palette_png_size_and_transparency(engine: Engine) -> None:
 
 def test_everest_high_and_mariana_deep(engine: Engine) -> None:
     etopo = load("NOAA/NGDC/ETOPO1")
-    everest = npy(engine, clip_scale(etopo, rectangle(86.5, 27.5, 87.5, 28.5), width=4, height=4))
-    mariana = npy(engine, clip_scale(etopo, rectangle(141.5, 10.8, 142.8, 11.8), width=4, height=4))
+    everest = npy(
+        engine, clip_scale(etopo, rectangle(86.5, 27.5, 87.5, 28.5), width=4, height=4)
+    )
+    mariana = npy(
+        engine,
+        clip_scale(etopo, rectangle(141.5, 10.8, 142.8, 11.8), width=4, height=4),
+    )
     assert everest["bedrock"].max() > 5000
     assert mariana["bedrock"].min() < -8000
 
@@ -119,7 +132,9 @@ def test_srtm_masked_at_sea_as_zero_in_npy(engine: Engine) -> None:
 
 def test_width_and_height_exact(engine: Engine) -> None:
     node = srtm_thumbnail(rectangle(-10, 35, 30, 60), width=300, height=77)
-    data, _ = engine.render_thumbnail({"expression": expression(node), "fileFormat": "JPEG"})
+    data, _ = engine.render_thumbnail(
+        {"expression": expression(node), "fileFormat": "JPEG"}
+    )
     assert PILImage.open(io.BytesIO(data)).size == (300, 77)
 
 
@@ -130,7 +145,9 @@ def test_auto_format_png_when_transparent(engine: Engine) -> None:
 
 
 def test_auto_format_jpeg_when_opaque(engine: Engine) -> None:
-    node = clip_scale(load("NASA/BLUE_MARBLE_NG"), rectangle(-20, 30, 20, 50), maxDimension=64)
+    node = clip_scale(
+        load("NASA/BLUE_MARBLE_NG"), rectangle(-20, 30, 20, 50), maxDimension=64
+    )
     _, content_type = engine.render_thumbnail({"expression": expression(node)})
     assert content_type == "image/jpeg"
 
