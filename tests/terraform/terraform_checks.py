@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -801,25 +802,23 @@ def checkov_problems(directory: Path, config: Path) -> list[str]:
         for line in path.read_text().splitlines()
         if "checkov:skip=" in line and not re.search(r"checkov:skip=\w+:\S", line)
     ]
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("checkov")),
-            "--config-file",
-            str(config),
-            "--directory",
-            str(directory),
-            "--output",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            "BC_SKIP_MAPPING": "TRUE",
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(directory),
-        },
-    )
+    # checkov keeps a cache under HOME, so it gets a throwaway one.
+    with tempfile.TemporaryDirectory() as home:
+        completed = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("checkov")),
+                "--config-file",
+                str(config),
+                "--directory",
+                str(directory),
+                "--output",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"BC_SKIP_MAPPING": "TRUE", "PATH": "/usr/bin:/bin", "HOME": home},
+        )
     report = json.loads(completed.stdout or "{}")
     results = report.get("results", {}) if isinstance(report, dict) else {}
     for failed in results.get("failed_checks", []):
