@@ -244,8 +244,12 @@ def _bilinear(data: np.ndarray, asset: ImageAsset, coordinates: Coordinates) -> 
     wrap = asset.wraps_longitude
     total = np.zeros(u.shape, dtype=np.float64)
     valid = np.ones(u.shape, dtype=bool)
-    for du, dv, weight in ((0, 0, (1 - fu) * (1 - fv)), (1, 0, fu * (1 - fv)),
-                           (0, 1, (1 - fu) * fv), (1, 1, fu * fv)):  # fmt: skip
+    for du, dv, weight in (
+        (0, 0, (1 - fu) * (1 - fv)),
+        (1, 0, fu * (1 - fv)),
+        (0, 1, (1 - fu) * fv),
+        (1, 1, fu * fv),
+    ):
         cols, col_ok = _indices(u0 + du + 0.5, 1.0, 0.0, asset.width, wrap)
         rows, row_ok = _indices(v0 + dv + 0.5, 1.0, 0.0, asset.height, wrap=False)
         total += data[rows, cols] * weight

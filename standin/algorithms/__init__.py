@@ -34,7 +34,8 @@ class Algorithm:
 
     name: str
     function: Callable[..., Any]
-    required: frozenset[str]
+    # Required argument names in signature order, the order errors report them.
+    required: tuple[str, ...]
     accepted: frozenset[str]
     # EE argument names that are Python keywords, mapped to parameter names.
     renamed: dict[str, str]
@@ -45,7 +46,7 @@ class Algorithm:
                 raise invalid_argument(
                     f"{self.name}: Unrecognized argument '{argument}'."
                 )
-        for argument in sorted(self.required):
+        for argument in self.required:
             if arguments.get(argument) is None:
                 raise invalid_argument(
                     f"{self.name}: Parameter '{argument}' is required."
@@ -64,14 +65,14 @@ def algorithm(name: str, renamed: dict[str, str] | None = None) -> Callable[...,
 
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
         parameters = list(inspect.signature(function).parameters.values())[1:]
-        required = {
+        required = tuple(
             reverse.get(p.name, p.name)
             for p in parameters
             if p.default is inspect.Parameter.empty
-        }
+        )
         accepted = {reverse.get(p.name, p.name) for p in parameters}
         REGISTRY[name] = Algorithm(
-            name, function, frozenset(required), frozenset(accepted), renamed
+            name, function, required, frozenset(accepted), renamed
         )
         return function
 

@@ -38,16 +38,37 @@ _TOKEN = re.compile(
 )
 
 _BINARY = {
-    "+": "Image.add", "-": "Image.subtract", "*": "Image.multiply", "/": "Image.divide",
-    "%": "Image.mod", "**": "Image.pow", "<": "Image.lt", "<=": "Image.lte",
-    ">": "Image.gt", ">=": "Image.gte", "==": "Image.eq", "!=": "Image.neq",
-    "&&": "Image.and", "||": "Image.or",
-}  # fmt: skip
-_PRECEDENCE = [("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"),
-               ("*", "/", "%")]  # fmt: skip
+    "+": "Image.add",
+    "-": "Image.subtract",
+    "*": "Image.multiply",
+    "/": "Image.divide",
+    "%": "Image.mod",
+    "**": "Image.pow",
+    "<": "Image.lt",
+    "<=": "Image.lte",
+    ">": "Image.gt",
+    ">=": "Image.gte",
+    "==": "Image.eq",
+    "!=": "Image.neq",
+    "&&": "Image.and",
+    "||": "Image.or",
+}
+_PRECEDENCE = [
+    ("||",),
+    ("&&",),
+    ("==", "!="),
+    ("<", "<=", ">", ">="),
+    ("+", "-"),
+    ("*", "/", "%"),
+]
 _FUNCTIONS_1 = {name.split(".", 1)[1]: name for name in UNARY}
-_FUNCTIONS_2 = {"min": "Image.min", "max": "Image.max", "pow": "Image.pow",
-                "atan2": "Image.atan2", "hypot": "Image.hypot"}  # fmt: skip
+_FUNCTIONS_2 = {
+    "min": "Image.min",
+    "max": "Image.max",
+    "pow": "Image.pow",
+    "atan2": "Image.atan2",
+    "hypot": "Image.hypot",
+}
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:

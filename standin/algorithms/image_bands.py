@@ -173,9 +173,12 @@ def property_names(env: Env, element: Any) -> list[str]:
 
 
 def copy_properties(
-    env: Env, destination: Any = None, source: Any = None, properties: Any = None,
+    env: Env,
+    destination: Any = None,
+    source: Any = None,
+    properties: Any = None,
     exclude: Any = None,
-) -> Any:  # fmt: skip
+) -> Any:
     name = "Element.copyProperties"
     if destination is None or source is None:
         raise invalid_argument(f"{name}: Both 'destination' and 'source' are required.")

@@ -219,16 +219,33 @@ UNARY: dict[str, tuple[Callable[[np.dtype[Any]], np.dtype[Any]], UnaryFunction]]
 }
 
 CASTS: dict[str, type] = {
-    "Image.byte": np.uint8, "Image.toByte": np.uint8, "Image.uint8": np.uint8,
-    "Image.toUint8": np.uint8, "Image.int8": np.int8, "Image.toInt8": np.int8,
-    "Image.short": np.int16, "Image.toShort": np.int16, "Image.int16": np.int16,
-    "Image.toInt16": np.int16, "Image.uint16": np.uint16, "Image.toUint16": np.uint16,
-    "Image.int": np.int32, "Image.toInt": np.int32, "Image.int32": np.int32,
-    "Image.toInt32": np.int32, "Image.uint32": np.uint32, "Image.toUint32": np.uint32,
-    "Image.long": np.int64, "Image.toLong": np.int64, "Image.int64": np.int64,
-    "Image.toInt64": np.int64, "Image.float": np.float32, "Image.toFloat": np.float32,
-    "Image.double": np.float64, "Image.toDouble": np.float64,
-}  # fmt: skip
+    "Image.byte": np.uint8,
+    "Image.toByte": np.uint8,
+    "Image.uint8": np.uint8,
+    "Image.toUint8": np.uint8,
+    "Image.int8": np.int8,
+    "Image.toInt8": np.int8,
+    "Image.short": np.int16,
+    "Image.toShort": np.int16,
+    "Image.int16": np.int16,
+    "Image.toInt16": np.int16,
+    "Image.uint16": np.uint16,
+    "Image.toUint16": np.uint16,
+    "Image.int": np.int32,
+    "Image.toInt": np.int32,
+    "Image.int32": np.int32,
+    "Image.toInt32": np.int32,
+    "Image.uint32": np.uint32,
+    "Image.toUint32": np.uint32,
+    "Image.long": np.int64,
+    "Image.toLong": np.int64,
+    "Image.int64": np.int64,
+    "Image.toInt64": np.int64,
+    "Image.float": np.float32,
+    "Image.toFloat": np.float32,
+    "Image.double": np.float64,
+    "Image.toDouble": np.float64,
+}
 
 
 def unary_image(

@@ -122,8 +122,18 @@ def _register_reduce(reduction_name: str) -> None:
     algorithm(name)(run)
 
 
-for _reduction in ("mean", "median", "min", "max", "sum", "product", "count", "mode",
-                   "and", "or"):  # fmt: skip
+for _reduction in (
+    "mean",
+    "median",
+    "min",
+    "max",
+    "sum",
+    "product",
+    "count",
+    "mode",
+    "and",
+    "or",
+):
     _register_reduce(_reduction)
 
 
@@ -154,8 +164,16 @@ def _histogram_options(reduction_name: str) -> Any:
     return constructor
 
 
-for _reduction in ("mean", "sum", "product", "count", "stdDev", "variance", "first",
-                   "last"):  # fmt: skip
+for _reduction in (
+    "mean",
+    "sum",
+    "product",
+    "count",
+    "stdDev",
+    "variance",
+    "first",
+    "last",
+):
     algorithm(f"Reducer.{_reduction}")(_no_options(_reduction))
 for _reduction in ("min", "max"):
     algorithm(f"Reducer.{_reduction}")(_input_count_option(_reduction))

@@ -217,8 +217,11 @@ def test_mosaic_limit_sort_and_reduce(engine: Engine, client: Any) -> None:
 
 def test_quality_mosaic_picks_greenest(engine: Engine, client: Any) -> None:
     monthly = ee.ImageCollection(MONTHLY)
-    with_quality = monthly.map(lambda image: ee.Image(image).addBands(
-        ee.Image(image).select("green").rename("q")))  # fmt: skip
+    with_quality = monthly.map(
+        lambda image: ee.Image(image).addBands(
+            ee.Image(image).select("green").rename("q")
+        )
+    )
     best = with_quality.qualityMosaic("q")
     greenest = pixels(engine, best, [10, 45, 12, 47], 4)["green"]
     for month in ("01", "03", "05", "07", "08"):
@@ -267,8 +270,10 @@ def test_utm_reprojection_keeps_metres(engine: Engine, client: Any) -> None:
 def test_clip_unclosed_polygon_masks_outside(engine: Engine, client: Any) -> None:
     triangle = ee.Geometry.Polygon([[[0, 0], [10, 0], [0, 10]]], None, False)
     clipped = ee.Image(1).clip(triangle)
-    body = {"expression": encode(clipped.clipToBoundsAndScale(triangle, 10, 10)),
-            "fileFormat": "PNG"}  # fmt: skip
+    body = {
+        "expression": encode(clipped.clipToBoundsAndScale(triangle, 10, 10)),
+        "fileFormat": "PNG",
+    }
     picture = png(engine, body)
     assert picture.shape == (10, 10, 2)
     assert picture[9, 0, 1] == 255
@@ -316,9 +321,15 @@ def test_get_thumb_url_crs_and_size_string(engine: Engine, client: Any) -> None:
         "coordinates": [[[-20, 30], [40, 30], [40, 60], [-20, 60]]],
     }
     body = thumbnail_body(
-        client, ee.Image(SRTM), min=0, max=4000, dimensions="512x256", crs="EPSG:3857",
-        region=region, format="jpg",
-    )  # fmt: skip
+        client,
+        ee.Image(SRTM),
+        min=0,
+        max=4000,
+        dimensions="512x256",
+        crs="EPSG:3857",
+        region=region,
+        format="jpg",
+    )
     data, content_type = engine.render_thumbnail(body)
     assert content_type == "image/jpeg"
     assert PILImage.open(io.BytesIO(data)).size == (512, 256)
@@ -326,9 +337,15 @@ def test_get_thumb_url_crs_and_size_string(engine: Engine, client: Any) -> None:
 
 def test_get_thumb_url_landsat_rgb_gamma(engine: Engine, client: Any) -> None:
     body = thumbnail_body(
-        client, ee.Image(LANDSAT), bands=["B3", "B2", "B1"], min=20, max=120,
-        gamma=1.4, dimensions=200, format="png",
-    )  # fmt: skip
+        client,
+        ee.Image(LANDSAT),
+        bands=["B3", "B2", "B1"],
+        min=20,
+        max=120,
+        gamma=1.4,
+        dimensions=200,
+        format="png",
+    )
     picture = png(engine, body)
     assert picture.shape[2] == 3
     assert max(picture.shape[:2]) == 200
