@@ -1,4 +1,4 @@
-"""Where a stored render goes: the bucket and object name a request may name."""
+"""Destinations of stored renders: the bucket and object name a request may name."""
 
 from __future__ import annotations
 

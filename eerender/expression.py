@@ -4,10 +4,10 @@ An Expression is ``{"result": name, "values": {name: ValueNode}}``. Each ValueNo
 exactly one kind (``constantValue``, ``functionInvocationValue``, ...), and nodes refer
 to named values by ``valueReference``, ``functionReference`` and
 ``functionDefinitionValue.body``. ``parse_expression`` checks a request's expression
-without recursion (a hostile body must not exhaust the stack), then decodes it into a
-tree of ``Invocation``, ``FunctionDefinition``, ``ArgumentReference`` and ``Alias``
-objects plus plain JSON values, which ``eerender.serializer`` encodes back the way the
-official client does.
+without recursion, so a hostile body cannot exhaust the stack. It then decodes the
+expression into a tree of ``Invocation``, ``FunctionDefinition``, ``ArgumentReference``
+and ``Alias`` objects plus plain JSON values. ``eerender.serializer`` encodes that tree
+back the way the official client does.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from eerender.validation import child, excerpt, invalid
+from eerender.validation import child, excerpt, invalid, known_keys
 
 INVALID = "INVALID_EXPRESSION"
 TOO_LARGE = "EXPRESSION_TOO_LARGE"
@@ -78,8 +78,8 @@ class ArgumentReference:
 class Alias:
     """A named value that is itself a reference to another value.
 
-    The official client writes ``ee.List`` and ``ee.Dictionary`` objects this way;
-    keeping the alias lets a re-encoded graph name and share values as the client does.
+    The official client writes ``ee.List`` and ``ee.Dictionary`` objects this way.
+    Keeping the alias lets a re-encoded graph name and share values as the client does.
     """
 
     target: Value
@@ -89,7 +89,7 @@ class _ExplicitNull:
     """An invocation argument that was sent as ``{"constantValue": null}``.
 
     The official client drops ``None`` arguments, so a plain ``None`` would vanish on
-    re-encoding; this marker keeps a null that the caller wrote on purpose.
+    re-encoding. This marker keeps a null that the caller wrote on purpose.
     """
 
     def __repr__(self) -> str:
@@ -100,7 +100,7 @@ NULL_ARGUMENT = _ExplicitNull()
 
 
 def invoke(function_name: str, **arguments: Value) -> Invocation:
-    """Return a call of ``function_name``; ``None`` arguments are left out."""
+    """Return a call of ``function_name`` without its ``None`` arguments."""
     present = {name: value for name, value in arguments.items() if value is not None}
     return Invocation(function_name, present)
 
@@ -137,7 +137,7 @@ def parse_expression(
         raw: An Expression object, the quasi-Expression that ``serialize(pretty=True)``
             returns (one ValueNode with everything inline), or a JSON string of either.
         field_pointer: JSON pointer of the expression in the request, for errors.
-        max_nodes: Most ValueNodes accepted, counted over all of ``values``.
+        max_nodes: Maximum number of ValueNodes, counted over all of ``values``.
         max_depth: Deepest nesting accepted, counting inline nesting, the levels of
             nested constants, and the chains formed by references.
 
@@ -200,15 +200,7 @@ def _entries(data: dict[str, Any], field_pointer: str) -> tuple[dict[str, _Entry
         # A quasi-Expression: a single node with all values inline.
         return {"": _Entry(data, field_pointer)}, ""
 
-    unknown = sorted(set(data) - {"result", "values"})
-    if unknown:
-        raise invalid(
-            f"Unknown member(s) {', '.join(unknown)} in {field_pointer}. An Expression "
-            'has only "result" and "values".',
-            child(field_pointer, unknown[0]),
-            unknown,
-            code=INVALID,
-        )
+    known_keys(data, ("result", "values"), field_pointer, code=INVALID)
     values = data.get("values")
     values_pointer = child(field_pointer, "values")
     if not isinstance(values, dict) or not values:
@@ -455,12 +447,12 @@ class _GraphChecker:
 
     def _raise_cycle(self, path: list[str], name: str) -> None:
         cycle = path[path.index(name) :] + [name]
-        shown = " -> ".join(repr(step) for step in cycle if not step.startswith("\0"))
+        steps = " -> ".join(repr(step) for step in cycle if not step.startswith("\0"))
         raise invalid(
-            f"The expression's values form a cycle ({shown}); an expression must be "
+            f"The expression's values form a cycle ({steps}). An expression must be "
             "acyclic.",
             self._entries[name].pointer,
-            shown,
+            steps,
             code=INVALID,
         )
 
@@ -549,15 +541,7 @@ def _only_members(content: object, where: str, accepted: tuple[str, ...]) -> Non
             content,
             code=INVALID,
         )
-    unknown = sorted(set(content) - set(accepted))
-    if unknown:
-        raise invalid(
-            f"{where} has unknown member(s) {', '.join(unknown)}; accepted: "
-            f"{', '.join(accepted)}.",
-            child(where, unknown[0]),
-            unknown,
-            code=INVALID,
-        )
+    known_keys(content, accepted, where, code=INVALID)
 
 
 def _constant_depth(value: object, where: str, level: int, max_depth: int) -> int:
@@ -709,8 +693,8 @@ def band_count(value: Value) -> int | None:
 
     Recognises ``Image.select`` and ``Image.rename`` with literal names,
     ``Image.normalizedDifference`` (one band), ``Image.visualize`` (three), and the
-    algorithms that keep their input's bands. Returns ``None`` otherwise, since only
-    Earth Engine knows the bands of a loaded asset.
+    algorithms that keep their input's bands. Returns ``None`` otherwise, because the
+    bands of a loaded asset are only visible to Earth Engine.
     """
     for _ in range(MAX_SUPPORTED_DEPTH):
         while isinstance(value, Alias):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eerender.expression import Invocation, invoke
-from eerender.validation import child, excerpt, invalid, number
+from eerender.validation import child, excerpt, invalid, known_keys, number
 
 INVALID = "INVALID_REGION"
 CROSSES_ANTIMERIDIAN = "REGION_CROSSES_ANTIMERIDIAN"
@@ -28,7 +28,7 @@ DEFAULT_MAX_VERTICES = 10_000
 WEB_MERCATOR_MAX_LATITUDE = 85.0511287798
 WEB_MERCATOR_CODES = frozenset({"EPSG:3857", "EPSG:900913", "EPSG:3785"})
 
-# Longitudes beyond +-180 are accepted so that a box can be written 170 to 190; a box
+# Longitudes beyond +-180 are accepted so that a box can be written 170 to 190. A box
 # may still span at most one full turn.
 _MAX_LONGITUDE = 360.0
 
@@ -82,8 +82,9 @@ def parse_region(
     Args:
         raw: The region in any accepted form.
         field: JSON pointer of the region, for errors.
-        crs: The output CRS; Web Mercator limits the latitudes a region may reach.
-        max_vertices: Most points an inline region may have.
+        crs: The output CRS, because Web Mercator limits the latitudes a region may
+            reach.
+        max_vertices: Maximum number of points of an inline region.
 
     Raises:
         InvalidRequest: ``INVALID_REGION``, ``REGION_CROSSES_ANTIMERIDIAN``,
@@ -224,20 +225,10 @@ def _from_geojson(value: dict[str, Any], field: str, max_vertices: int) -> Regio
 
 
 def _only_members(value: dict[str, Any], field: str, accepted: tuple[str, ...]) -> None:
-    unknown = sorted(set(value) - set(accepted))
-    if unknown:
-        reason = (
-            "regions are always longitude/latitude (EPSG:4326)"
-            if "crs" in unknown
-            else f"accepted members are {', '.join(accepted)}"
-        )
-        raise invalid(
-            f"GeoJSON at {field} has member(s) {', '.join(unknown)}, which are not "
-            f"accepted: {reason}.",
-            child(field, unknown[0]),
-            unknown,
-            code=INVALID,
-        )
+    hint = (
+        " Regions are always longitude/latitude (EPSG:4326)." if "crs" in value else ""
+    )
+    known_keys(value, accepted, field, code=INVALID, hint=hint)
 
 
 def _list(value: object, field: str, what: str) -> list[Any]:

@@ -5,7 +5,7 @@ Earth Engine is called, and returns a ``RenderRequest`` whose ``thumbnail_body()
 the exact ``thumbnails.create`` body. The ``ee.Image.getThumbURL`` parameters
 (``region``, ``dimensions``, ``scale``, ``crs``, ``crs_transform``, ``bands``, ``min``,
 ``max``, ``palette``, ...) become expression wrappers as the official client builds
-them; the REST fields (``fileFormat``, ``bandIds``, ``visualizationOptions``, ``grid``,
+them. The REST fields (``fileFormat``, ``bandIds``, ``visualizationOptions``, ``grid``,
 ``filenamePrefix``) are sent as they are.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,8 +58,6 @@ from eerender.validation import (
 
 __all__ = ["RenderRequest", "parse_render_request", "request_from_query"]
 
-logger = logging.getLogger(__name__)
-
 DELIVERIES = ("redirect", "store")
 
 ACCEPTED_FIELDS = (
@@ -89,8 +86,8 @@ class RenderRequest:
     """A checked render request.
 
     ``expression`` is the source image's expression as the official client encodes
-    it; the framing and visualization parameters are kept normalised beside it and
-    only combined in ``thumbnail_body()``.
+    it. The framing and visualization parameters are kept normalised beside it, and
+    ``thumbnail_body()`` combines them.
     """
 
     expression: dict[str, Any]
@@ -122,8 +119,8 @@ class RenderRequest:
         """Return the SHA-256 of everything that decides the pixels, format included.
 
         The hash is taken over the body, whose expression is re-encoded with canonical
-        names, so key order, value names, palette spelling and equivalent dimension
-        spellings do not change it; delivery details are not part of it.
+        names. So key order, value names, palette spelling and equivalent dimension
+        spellings do not change it, and delivery details are not part of it.
         """
         return _sha256(canonical_json(self.thumbnail_body()))
 

@@ -7,10 +7,10 @@ steps, and this module follows both so that a request gives the same
 1. Every value is encoded bottom-up into a scope of named nodes whose children are all
    ``valueReference``s. A node whose JSON equals an earlier node's reuses that name, so
    equal subtrees are shared however they were built.
-2. The scope is compacted from the result: a value used once is inlined where it is
-   used (while the inlining depth, counted in steps of three JSON levels, stays below
-   50), numbers, booleans, nulls and argument references are always inlined, arrays and
-   dictionaries of constants collapse into one constant, and the values that stay named
+2. The scope is compacted from the result. A value used once is inlined where it is
+   used, while the inlining depth (counted in steps of three JSON levels) stays below
+   50. Numbers, booleans, nulls and argument references are always inlined. Arrays and
+   dictionaries of constants collapse into one constant. The values that stay named
    are renamed in visiting order, so the result is always ``"0"``.
 """
 

@@ -2,8 +2,9 @@
 
 Earth Engine rejects a thumbnail whose uncompressed output (width x height x bands x
 bytes per band) is over 48 MiB, whose grid is over 32768 pixels on a side, or which has
-more than 1024 bands. The limits come from ``Settings``; this module estimates the
-output from the request and says what to change when an estimate is over a limit.
+more than 1024 bands. The limits come from ``Settings``. This module estimates the
+output from the request, and its errors name the change that brings an estimate
+within the limits.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ _GEOGRAPHIC_CODES = frozenset({"EPSG:4326", "CRS:84", "OGC:CRS84"})
 class OutputEstimate:
     """The estimated output grid and size of a thumbnail.
 
-    ``bands`` and ``bytes_per_band`` are ``None`` when the request does not fix them
-    (an unvisualized GeoTIFF of an image whose bands and types only Earth Engine knows).
+    ``bands`` and ``bytes_per_band`` are ``None`` when the request does not fix them,
+    as for an unvisualized GeoTIFF of an asset whose band types are unknown here.
     ``exact`` is false when the grid depends on a projection this module can only
     approximate.
     """
@@ -46,7 +47,7 @@ class OutputEstimate:
 
     @property
     def minimum_bytes(self) -> int:
-        """The fewest bytes the output can have: one band of one byte when unknown."""
+        """Minimum bytes of the output, counting one band of one byte when unknown."""
         return self.width * self.height * (self.bands or 1) * (self.bytes_per_band or 1)
 
     def describe(self) -> str:
@@ -61,7 +62,7 @@ class OutputEstimate:
 
 @dataclass(frozen=True)
 class GridRequest:
-    """What a request says about its output grid."""
+    """The request parameters that decide the output grid."""
 
     region: Region | None = None
     crs: str | None = None
@@ -75,8 +76,8 @@ class GridRequest:
 def grid_size(request: GridRequest) -> tuple[int, int, bool] | None:
     """Estimate (width, height, exact) of the output grid, or ``None`` if unknowable.
 
-    Without a region the size depends on the image's footprint, which only Earth
-    Engine knows, unless the request names both width and height.
+    Without a region the size depends on the image's footprint, which is unknown
+    before rendering, unless the request names both width and height.
     """
     if request.width is not None and request.height is not None:
         return request.width, request.height, True
@@ -107,7 +108,7 @@ def grid_size(request: GridRequest) -> tuple[int, int, bool] | None:
 def _extent(
     region: Region | None, crs: str | None
 ) -> tuple[float, float, float, bool] | None:
-    """Return the region's extent in the output projection's units, and metres a unit.
+    """Return the extent in projection units, metres per unit, and its exactness.
 
     The extent is exact for EPSG:4326 and Web Mercator. For any other projection, and
     for an image left in its own projection, it is estimated in degrees at Earth

@@ -22,7 +22,6 @@ from eerender.validation import (
     child,
     excerpt,
     invalid,
-    is_number,
     json_object,
     known_keys,
     number,
@@ -154,7 +153,7 @@ def parse_visualization(data: dict[str, Any]) -> Visualization | None:
         band_count = _band_names_count(present["bands"], "/bands")
     for key in _PER_BAND_NUMBERS:
         if key in present:
-            _per_band_numbers(present[key], pointer_of(key), band_count)
+            _per_band_numbers(present[key], child("", key), band_count)
     if ("min" in present or "max" in present) and (
         "gain" in present or "bias" in present
     ):
@@ -173,10 +172,6 @@ def parse_visualization(data: dict[str, Any]) -> Visualization | None:
         palette = normalize_palette(present["palette"], "/palette")
         present["palette"] = palette
     return Visualization(present, band_count, palette)
-
-
-def pointer_of(key: str) -> str:
-    return child("", key)
 
 
 def _band_names_count(value: object, field: str) -> int:
@@ -218,10 +213,10 @@ def _per_band_numbers(value: object, field: str, band_count: int | None) -> None
         count = 1
     allowed = {1, band_count} if band_count is not None else {1, 3}
     if count not in allowed:
-        shown = " or ".join(str(option) for option in sorted(allowed))
+        counts = " or ".join(str(option) for option in sorted(allowed))
         raise invalid(
-            f"{field[1:]} {excerpt(value)} has {count} values; send one value for all "
-            f"bands or one per band ({shown}).",
+            f"{field[1:]} {excerpt(value)} has {count} values. Send one value for all "
+            f"bands or one per band ({counts}).",
             field,
             value,
             code="INVALID_VISUALIZATION",
@@ -426,7 +421,3 @@ def build_body(
     body["filenamePrefix"] = filename_prefix
     body["bandIds"] = band_ids
     return body
-
-
-def is_number_list(value: object) -> bool:
-    return isinstance(value, list) and all(is_number(item) for item in value)

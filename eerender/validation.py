@@ -134,16 +134,27 @@ def json_object(value: object, field: str) -> dict[str, Any]:
     return value
 
 
-def known_keys(value: dict[str, Any], accepted: tuple[str, ...], field: str) -> None:
-    """Reject members of ``value`` that are not in ``accepted``, naming them all."""
+def known_keys(
+    value: dict[str, Any],
+    accepted: tuple[str, ...],
+    field: str,
+    *,
+    code: str = "INVALID_REQUEST",
+    hint: str = "",
+) -> None:
+    """Reject members of ``value`` that are not in ``accepted``, naming them all.
+
+    Typos must not pass silently, so an unknown member is an error, never ignored.
+    """
     unknown = sorted(key for key in value if key not in accepted)
     if unknown:
         where = field or "the request"
         raise invalid(
             f"Unknown field(s) {', '.join(unknown)} in {where}. Accepted fields: "
-            f"{', '.join(accepted)}.",
+            f"{', '.join(accepted)}.{hint}",
             child(field, unknown[0]),
             unknown,
+            code=code,
         )
 
 
