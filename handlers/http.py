@@ -20,6 +20,7 @@ from eerender.request import RenderRequest, parse_render_request, request_from_q
 from eerender import logs, services
 from eerender.errors import Forbidden, InvalidRequest, MethodNotAllowed, PayloadTooLarge
 from eerender.responses import error_answer
+from handlers import batch
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ def _serve(request: flask.Request) -> flask.Response:
         logs.bind(settings.ee_project, request.headers.get("X-Cloud-Trace-Context"))
         if request.method == "OPTIONS":
             return _preflight(request)
+        if request.path.rstrip("/") == "/batch":
+            return batch.handle(request)
         if request.method not in ("GET", "POST"):
             raise MethodNotAllowed(
                 f"Method {request.method} is not supported; use GET or POST.",
