@@ -87,9 +87,8 @@ class RecordStore:
                     value=blob.size,
                     limit=max_bytes,
                 )
-            return blob.download_as_bytes(
-                generation=generation or None, timeout=self._timeout
-            )
+            # The blob carries the generation it was fetched with.
+            return blob.download_as_bytes(timeout=self._timeout)
         except api_exceptions.NotFound:
             return None
         except api_exceptions.GoogleAPICallError as error:

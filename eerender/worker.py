@@ -86,6 +86,10 @@ class EventWorker:
     def records(self) -> RecordStore:
         return self._records
 
+    @property
+    def publisher(self) -> Publisher:
+        return self._publisher
+
     def run(self, context: EventContext, decode: Callable[[], Any]) -> None:
         """Render the request that ``decode`` returns, then announce and record it.
 
