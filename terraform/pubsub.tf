@@ -30,8 +30,11 @@ resource "google_pubsub_topic" "dead_letter" {
 # dead-letter settings cannot be managed here, and it is deleted, with its backlog,
 # whenever the function is replaced. This subscription keeps queued requests across
 # function replacements and moves a request to the dead-letter topic after
-# max_delivery_attempts failed deliveries. The Functions Framework turns the push
-# body into the same messagePublished CloudEvent that an event trigger delivers.
+# max_delivery_attempts failed deliveries. The Functions Framework (3.x) turns the
+# push body into the messagePublished CloudEvent an event trigger delivers, and takes
+# the event source from the topic path appended to the endpoint.
+# NOTE: the conversion rejects a message without data with 400, so such a message
+# ends in the dead-letter topic instead of reaching the function.
 resource "google_pubsub_subscription" "render_requests" {
   project                    = var.project_id
   name                       = "${var.name_prefix}-render-pubsub"
@@ -41,7 +44,7 @@ resource "google_pubsub_subscription" "render_requests" {
   message_retention_duration = "604800s"
 
   push_config {
-    push_endpoint = google_cloudfunctions2_function.main["render_pubsub"].service_config[0].uri
+    push_endpoint = "${google_cloudfunctions2_function.main["render_pubsub"].service_config[0].uri}/${google_pubsub_topic.requests.id}"
     oidc_token {
       service_account_email = google_service_account.trigger.email
       audience              = google_cloudfunctions2_function.main["render_pubsub"].service_config[0].uri

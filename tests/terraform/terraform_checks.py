@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-from terraform_module import Block, Instance, Module, Ref, Template, block_address
+from terraform_module import (
+    Block,
+    Instance,
+    Module,
+    Ref,
+    Template,
+    block_address,
+    iter_refs,
+)
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -633,9 +641,9 @@ def trigger_problems(module: Module) -> list[str]:
                 trigger_accounts.add(identity(trigger["service_account_email"]))
     for subscription in module.instances_of("google_pubsub_subscription"):
         for push in subscription.values.get("push_config", []):
-            endpoint = push.get("push_endpoint")
-            if isinstance(endpoint, Ref):
-                event_functions.add(endpoint.address)
+            for ref in iter_refs(push.get("push_endpoint")):
+                if ref.address.startswith("google_cloudfunctions2_function."):
+                    event_functions.add(ref.address)
             for token in push.get("oidc_token", []):
                 trigger_accounts.add(identity(token["service_account_email"]))
             policy = subscription.values.get("dead_letter_policy", [])
