@@ -96,7 +96,8 @@ class Process:
         self._log.close()
 
 
-def standin(port: int, *args: str) -> Process:
+def standin(port: int, *args: str, storage_url: str = "") -> Process:
+    """The Earth Engine stand-in; ``storage_url`` is where Image.loadGeoTIFF reads."""
     url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable,
@@ -108,7 +109,8 @@ def standin(port: int, *args: str) -> Process:
         str(port),
     ]
     command += ["--data-dir", str(DATA_DIR), *args]
-    return Process("standin", command, url, "/_standin/health")
+    env = {"STORAGE_EMULATOR_HOST": storage_url} if storage_url else {}
+    return Process("standin", command, url, "/_standin/health", env=env)
 
 
 def fake_gcs(port: int) -> Process:
@@ -226,7 +228,11 @@ def running(
     ee_port = ee_port or free_port()
     gcs_port = gcs_port or free_port()
     function_port = function_port or free_port()
-    processes = [standin(ee_port, *standin_args), fake_gcs(gcs_port)]
+    storage_url = f"http://127.0.0.1:{gcs_port}"
+    processes = [
+        standin(ee_port, *standin_args, storage_url=storage_url),
+        fake_gcs(gcs_port),
+    ]
     try:
         for process in processes:
             process.start()
