@@ -263,6 +263,12 @@ class Catalog:
                 self._rasters[relative] = array
             return array
 
+    def store(self, key: str, array: np.ndarray) -> None:
+        """Keep an array read from elsewhere (a GeoTIFF object) under `key`."""
+        array.setflags(write=False)
+        with self._lock:
+            self._rasters[key] = array
+
     def _require_files(self, asset: ImageAsset) -> None:
         files = {band.file for band in asset.bands} | {
             b.valid for b in asset.bands if b.valid

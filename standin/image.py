@@ -290,7 +290,10 @@ def asset_band(
 
 
 def load_image(catalog: Catalog, asset_id: str) -> Image:
-    asset = catalog.image(asset_id)
+    return image_from_asset(catalog, catalog.image(asset_id))
+
+
+def image_from_asset(catalog: Catalog, asset: ImageAsset) -> Image:
     bands = [asset_band(catalog, asset, spec) for spec in asset.bands]
     properties = {"system:id": asset.id, **asset.properties}
     properties.setdefault("system:index", asset.id.rsplit("/", 1)[-1])

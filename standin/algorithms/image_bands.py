@@ -13,14 +13,21 @@ from standin.algorithms import (
     as_string,
     as_string_list,
 )
+from standin.cloud_geotiff import load_geotiff_asset
 from standin.elements import Date, Feature
 from standin.errors import invalid_argument
-from standin.image import Band, Image, constant_image, load_image
+from standin.image import Band, Image, constant_image, image_from_asset, load_image
 
 
 @algorithm("Image.load")
 def load(env: Env, id: Any, version: Any = None) -> Image:
     return load_image(env.catalog, as_string(id, "Image.load", "id"))
+
+
+@algorithm("Image.loadGeoTIFF")
+def load_geotiff(env: Env, uri: Any) -> Image:
+    asset = load_geotiff_asset(env.catalog, as_string(uri, "Image.loadGeoTIFF", "uri"))
+    return image_from_asset(env.catalog, asset)
 
 
 @algorithm("Image.constant")
