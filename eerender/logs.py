@@ -61,11 +61,23 @@ class CloudLoggingFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is at the time, not at start-up."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # the stream is always the current sys.stdout
+
+
 def configure(level: str = "INFO") -> None:
     """Send every log record to stdout as JSON; safe to call more than once."""
     root = logging.getLogger()
-    if not any(isinstance(h.formatter, CloudLoggingFormatter) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+    if not any(isinstance(h, _StdoutHandler) for h in root.handlers):
+        handler = _StdoutHandler()
         handler.setFormatter(CloudLoggingFormatter())
         root.addHandler(handler)
     root.setLevel(level)

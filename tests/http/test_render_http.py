@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import itertools
 import json
 from typing import Any
 from urllib.parse import quote
@@ -35,6 +37,23 @@ ELEVATION_REQUEST: dict[str, Any] = {
     "palette": ["006633", "E5FFCC", "662A00", "D8D8D8", "F5F5F5"],
     "format": "png",
 }
+
+
+def fresh_store_request(**changes: Any) -> dict[str, Any]:
+    """A store request no earlier test has made, so its object does not exist yet.
+
+    The fake-gcs-server lives for the whole session; a unique stretch maximum gives each
+    caller a request hash, and so an object name, of its own.
+    """
+    return {
+        **ELEVATION_REQUEST,
+        "delivery": "store",
+        "max": 6000 + next(_unique_numbers) / 1000,
+        **changes,
+    }
+
+
+_unique_numbers = itertools.count(1)
 
 
 def fetch_image(url: str) -> Image.Image:
@@ -113,7 +132,9 @@ def test_accept_json_gets_url(client: FlaskClient) -> None:
 
 def test_get_query_renders_as_img_src(client: FlaskClient) -> None:
     query = {
-        "request": json.dumps({"expression": SRTM}),
+        "request": base64.urlsafe_b64encode(json.dumps({"expression": SRTM}).encode())
+        .decode()
+        .rstrip("="),
         "region": "70,20,100,40",
         "dimensions": "120x80",
         "min": "0",
@@ -143,7 +164,7 @@ def test_missing_dimensions_gets_default(client: FlaskClient) -> None:
 def test_store_writes_object_once(
     client: FlaskClient, standin_control: str, gcs_server: str
 ) -> None:
-    request = {**ELEVATION_REQUEST, "delivery": "store"}
+    request = fresh_store_request()
     first = client.post("/", json=request)
 
     assert first.status_code == 201, first.get_data(as_text=True)
@@ -169,10 +190,10 @@ def test_store_writes_object_once(
 
 
 def test_store_same_request_other_spelling_reuses(client: FlaskClient) -> None:
-    first = client.post("/", json={**ELEVATION_REQUEST, "delivery": "store"})
+    request = fresh_store_request()
+    first = client.post("/", json=request)
     respelled = {
-        **ELEVATION_REQUEST,
-        "delivery": "store",
+        **request,
         "palette": "#006633,#e5ffcc,#662a00,#d8d8d8,#f5f5f5",
         "dimensions": [300, 200],
     }
@@ -215,7 +236,7 @@ def test_store_retries_truncated_pixels(
     client: FlaskClient, standin_control: str, gcs_server: str
 ) -> None:
     add_fault(standin_control, method="thumbnails.getPixels", fault="truncate", count=1)
-    answer = client.post("/", json={**ELEVATION_REQUEST, "delivery": "store"})
+    answer = client.post("/", json=fresh_store_request())
 
     assert answer.status_code == 201, answer.get_data(as_text=True)
     data = download(gcs_server, "renders", answer.get_json()["object"])
