@@ -1,8 +1,8 @@
 """Earth Engine asset IDs served by the stand-in and the real rasters behind them.
 
 Each asset keeps the georeference, band names and pixel types of the data that
-backs it, which is not always the georeference of the Earth Engine asset with
-the same ID (SRTM here is ETOPO5 on a 5-arc-minute grid, for example).
+backs it. That is not always the georeference of the Earth Engine asset with the
+same ID: SRTM here is ETOPO5 on a 5-arc-minute grid, for example.
 """
 
 from __future__ import annotations
@@ -228,7 +228,11 @@ COLLECTIONS = _build_collections(IMAGES)
 
 
 class Catalog:
-    """The stand-in's assets, with each raster loaded into memory at most once."""
+    """The stand-in's assets and a cache of their rasters.
+
+    A lock around loading means each raster is read from disk at most once per
+    process, however many threads ask for it.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir

@@ -48,7 +48,7 @@ def monthly_blue_marble(month: str) -> str:
 
 @dataclass(frozen=True)
 class Source:
-    """A registry package that holds raw data: `apt` (Debian) or `pypi`."""
+    """A registry package that contains raw data: `apt` (Debian) or `pypi`."""
 
     registry: str
     name: str

@@ -7,22 +7,19 @@ create time. Rendering then samples every band onto the planned grid.
 
 from __future__ import annotations
 
-import base64
 import logging
 import pathlib
 from dataclasses import dataclass
 from typing import Any
 
-from standin.algorithms import Algorithm
 from standin.algorithms.image_bands import select_bands
 from standin.catalog import Catalog
-from standin.elements import Date, DateRange, Feature, ImageCollection
 from standin.encoding import DISPLAY_FORMATS, Raster, encode, normalise_format
 from standin.errors import invalid_argument
-from standin.evaluator import Closure, Evaluator
-from standin.geometry import Geometry
+from standin.evaluator import Evaluator
 from standin.image import Image, SampleContext, default_grid, grid_from_request
-from standin.projection import Grid, Projection
+from standin.info import to_json, type_label
+from standin.projection import Grid
 from standin.visualize import options_from_thumbnail, visualize
 
 logger = logging.getLogger(__name__)
@@ -35,7 +32,7 @@ MAX_BANDS = 1024
 
 @dataclass(frozen=True)
 class Plan:
-    """What a pixel request will produce, known before any pixel is read."""
+    """The output of a pixel request, known before any pixel is read."""
 
     image: Image
     grid: Grid
@@ -143,82 +140,3 @@ def expression_of(body: dict[str, Any]) -> dict[str, Any]:
             "Invalid request: 'expression' must be an Expression object."
         )
     return expression
-
-
-# --- JSON values ----------------------------------------------------------------------
-
-
-def type_label(value: Any) -> str:
-    if isinstance(value, (Algorithm, Closure)) or callable(value):
-        return "Function"
-    return type(value).__name__
-
-
-def _pixel_type(dtype: Any) -> dict[str, Any]:
-    import numpy as np
-
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return {
-            "type": "PixelType",
-            "precision": "int",
-            "min": int(info.min),
-            "max": int(info.max),
-        }
-    precision = "double" if dtype.itemsize == 8 else "float"
-    return {"type": "PixelType", "precision": precision}
-
-
-def image_info(image: Image) -> dict[str, Any]:
-    bands = []
-    for band in image.bands:
-        info: dict[str, Any] = {
-            "id": band.name,
-            "data_type": _pixel_type(band.dtype),
-            "crs": band.projection.crs,
-            "crs_transform": list(band.projection.transform),
-        }
-        if band.bounds is not None:
-            from standin.projection import grid_for_bounds
-
-            grid = grid_for_bounds(band.projection, band.bounds)
-            info["dimensions"] = [grid.width, grid.height]
-        bands.append(info)
-    properties = {k: to_json(v) for k, v in image.properties.items()}
-    return {"type": "Image", "bands": bands, "properties": properties}
-
-
-def to_json(value: Any) -> Any:
-    """Convert an evaluated value to the JSON that value:compute returns."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [to_json(item) for item in value]
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, Image):
-        return image_info(value)
-    if isinstance(value, ImageCollection):
-        return {
-            "type": "ImageCollection",
-            "bands": [],
-            "features": [to_json(image) for image in value.images],
-            "properties": {k: to_json(v) for k, v in value.properties.items()},
-        }
-    if isinstance(value, Geometry):
-        return value.to_geojson()
-    if isinstance(value, Feature):
-        geometry = None if value.geometry is None else value.geometry.to_geojson()
-        properties = {k: to_json(v) for k, v in value.properties.items()}
-        return {"type": "Feature", "geometry": geometry, "properties": properties}
-    if isinstance(value, Date):
-        return {"type": "Date", "value": value.millis}
-    if isinstance(value, DateRange):
-        return {"type": "DateRange", "dates": [value.start, value.end]}
-    if isinstance(value, Projection):
-        return value.to_json()
-    raise invalid_argument(
-        f"Cannot return a value of type {type_label(value)} as JSON."
-    )

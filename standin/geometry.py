@@ -30,7 +30,7 @@ from standin.projection import (
     transform_points,
 )
 
-# Longest edge piece, in degrees for geographic CRSs, kept when densifying.
+# Maximum length of an edge piece after densifying, in degrees for geographic CRSs.
 DENSIFY_DEGREES = 0.5
 DENSIFY_METRES = 50_000.0
 
@@ -235,8 +235,9 @@ def _densify(coords: np.ndarray, crs: str, geodesic: bool) -> np.ndarray:
     pieces = []
     for a, b in zip(coords[:-1], coords[1:], strict=True):
         a2, b2 = (float(a[0]), float(a[1])), (float(b[0]), float(b[1]))
-        # NOTE: an edge spanning 180 degrees of longitude or more has no unique great
-        # circle; it is kept straight in lon/lat so global rectangles stay global.
+        # NOTE: an edge spanning 180 degrees of longitude or more has no unique
+        # great circle. It is kept straight in lon/lat, so global rectangles stay
+        # global.
         if geographic and geodesic and abs(b2[0] - a2[0]) < 180.0:
             pieces.append(_great_circle(a2, b2))
         else:

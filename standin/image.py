@@ -1,6 +1,6 @@
 """Images as lazy descriptions that are sampled onto one output grid at the end.
 
-A band knows its name, pixel type, default projection and footprint without
+A band carries its name, pixel type, default projection and footprint without
 reading a pixel, so the output grid, band list and request size of a thumbnail
 are known at create time. Its `compute` function produces values and a mask for
 whatever grid the request ends up with; results are memoised per grid, so a
@@ -156,7 +156,7 @@ def combine_masks(*masks: np.ndarray | None) -> np.ndarray | None:
 
 
 def constant_dtype(value: float) -> np.dtype[Any]:
-    """Return the narrowest type that holds the constant, as Earth Engine does."""
+    """Return the narrowest type that can represent the constant, as EE does."""
     if isinstance(value, bool) or (
         isinstance(value, (int, float)) and float(value).is_integer()
     ):

@@ -21,7 +21,7 @@ from standin.image import Image, constant_image
 
 
 class Env(Protocol):
-    """What algorithms need from the evaluator."""
+    """The evaluator interface that algorithms use: the catalog and calls."""
 
     catalog: Catalog
 

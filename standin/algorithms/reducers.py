@@ -19,7 +19,7 @@ from standin.errors import invalid_argument
 from standin.image import Image, Pixels, SampleContext
 
 # A reduction gets (values, valid) stacks of shape (images, rows, cols) and returns
-# the reduced values; pixels with no valid input are masked by the caller.
+# the reduced values. The caller masks pixels that have no valid input.
 Reduction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -83,7 +83,8 @@ def _reduced_compute(
             return Pixels(np.zeros(shape, dtype), np.zeros(shape, np.float32))
         any_valid = np.asarray(valid.any(axis=0))
         # Pixels without any valid input get one fake valid zero, so the nan-aware
-        # reductions see no all-NaN slice (and warn about none); they are masked below.
+        # reductions never see an all-NaN slice and raise no warning. The mask
+        # below hides these pixels again.
         valid = valid.copy()
         valid[0] |= ~any_valid
         values = np.where(valid, values, 0.0)

@@ -197,7 +197,8 @@ def test_map_and_median_composite(engine: Engine, client: Any) -> None:
     assert [b["id"] for b in info["bands"]] == ["red", "green", "blue"]
     assert info["bands"][0]["crs"] == "EPSG:4326"
     values = pixels(engine, composite, [10, 45, 12, 47], 4)["red"]
-    assert values.min() >= 0.0 and values.max() <= 1.0
+    assert values.min() >= 0.0
+    assert values.max() <= 1.0
 
 
 def test_mosaic_limit_sort_and_reduce(engine: Engine, client: Any) -> None:
