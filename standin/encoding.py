@@ -156,6 +156,8 @@ def _geokeys(grid: Grid) -> list[tuple[int, str, int, Any, bool]]:
             1.0,
         )
         tags.append((MODEL_TRANSFORMATION, "d", 16, matrix, False))
+
+    # GeoKeyDirectory header: version 1.1.0, then the number of keys.
     keys = [1, 1, 0, 0]
     code = int(grid.crs.split(":")[1]) if grid.crs.startswith("EPSG:") else None
     geographic = is_geographic(grid.crs)
@@ -165,6 +167,7 @@ def _geokeys(grid: Grid) -> list[tuple[int, str, int, Any, bool]]:
     if code is not None:
         keys += [GEOGRAPHIC_TYPE if geographic else PROJECTED_CS_TYPE, 0, 1, code]
     keys[3] = (len(keys) - 4) // 4
+
     tags.append((GEO_KEY_DIRECTORY, "H", len(keys), tuple(keys), False))
     return tags
 

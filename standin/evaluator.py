@@ -31,6 +31,13 @@ NODE_KINDS = (
 )
 
 
+_LITERALS = {
+    "constantValue": lambda content: content,
+    "integerValue": int,
+    "bytesValue": base64.b64decode,
+}
+
+
 class Scope:
     """Argument bindings of one function call, chained to the enclosing scope."""
 
@@ -114,18 +121,14 @@ class Evaluator:
             )
         kind = kinds[0]
         content = node[kind]
-        if kind == "constantValue":
-            return content
-        if kind == "integerValue":
-            return int(content)
-        if kind == "bytesValue":
-            return base64.b64decode(content)
+
+        if kind in _LITERALS:
+            return _LITERALS[kind](content)
         if kind == "arrayValue":
             return [self.node(item, scope) for item in content.get("values", [])]
         if kind == "dictionaryValue":
-            return {
-                k: self.node(v, scope) for k, v in content.get("values", {}).items()
-            }
+            values = content.get("values", {})
+            return {key: self.node(item, scope) for key, item in values.items()}
         if kind == "functionDefinitionValue":
             return Closure(
                 tuple(content.get("argumentNames", [])), content["body"], scope

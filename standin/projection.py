@@ -37,20 +37,28 @@ MERCATOR_MAX_LATITUDE = 85.0511287798066
 LATTICE_STEP = 16
 EXACT_TRANSFORM_MAX_PIXELS = 1 << 16
 
-_transformers = threading.local()
+_per_thread = threading.local()
 
 
-@functools.lru_cache(maxsize=256)
 def parse_crs(crs: str) -> pyproj.CRS:
-    """Parse an EPSG code (`EPSG:4326`) or a WKT string.
+    """Parse an EPSG code (`EPSG:4326`) or a WKT string, cached per thread.
+
+    pyproj objects are kept per thread because PROJ contexts must not be shared
+    between threads.
 
     Raises:
         EEError: the CRS is not known.
     """
-    try:
-        return pyproj.CRS.from_user_input(crs)
-    except CRSError as error:
-        raise invalid_argument(f"Projection: Unknown CRS '{crs}'.") from error
+    cache: dict[str, pyproj.CRS] | None = getattr(_per_thread, "crs", None)
+    if cache is None:
+        cache = {}
+        _per_thread.crs = cache
+    if crs not in cache:
+        try:
+            cache[crs] = pyproj.CRS.from_user_input(crs)
+        except CRSError as error:
+            raise invalid_argument(f"Projection: Unknown CRS '{crs}'.") from error
+    return cache[crs]
 
 
 @functools.lru_cache(maxsize=256)
@@ -199,13 +207,12 @@ def grid_for_bounds(projection: Projection, bounds: Bounds) -> Grid:
 
 
 def _transformer(source: str, target: str) -> pyproj.Transformer:
-    # pyproj transformers must not be shared between threads.
     cache: dict[tuple[str, str], pyproj.Transformer] | None = getattr(
-        _transformers, "cache", None
+        _per_thread, "transformers", None
     )
     if cache is None:
         cache = {}
-        _transformers.cache = cache
+        _per_thread.transformers = cache
     key = (source, target)
     if key not in cache:
         cache[key] = pyproj.Transformer.from_crs(

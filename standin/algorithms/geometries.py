@@ -56,7 +56,7 @@ def _pairs(flat: list[Any]) -> list[list[float]]:
     return [[float(flat[i]), float(flat[i + 1])] for i in range(0, len(flat), 2)]
 
 
-# How deeply each geometry type nests its coordinate lists.
+# Nesting depth of each geometry type's coordinate lists.
 _NESTING = {
     "Point": 1,
     "MultiPoint": 2,

@@ -151,38 +151,50 @@ def reproject(
     return source.with_bands([reprojected_band(band, target) for band in source.bands])
 
 
+def _pixel_indices(
+    context: SampleContext, target: Projection
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the target-grid column and row of each output pixel, and where finite."""
+    x, y = context.coordinates(target.crs).full()
+    isx, ishx, itx, ishy, isy, ity = invert_affine(target.transform)
+    with np.errstate(invalid="ignore", over="ignore"):
+        u = np.floor(isx * x + ishx * y + itx)
+        v = np.floor(ishy * x + isy * y + ity)
+    return u, v, np.isfinite(u) & np.isfinite(v)
+
+
+def _window(
+    target: Projection, u: np.ndarray, v: np.ndarray, finite: np.ndarray
+) -> Grid:
+    """Return the part of the target grid that covers the given pixel indices."""
+    u0, u1 = int(u[finite].min()), int(u[finite].max())
+    v0, v1 = int(v[finite].min()), int(v[finite].max())
+    width, height = u1 - u0 + 1, v1 - v0 + 1
+    if width * height > MAX_REPROJECT_PIXELS:
+        raise invalid_argument(
+            f"Image.reproject: The reprojected area ({width}x{height} pixels) "
+            "is too large; use a coarser scale."
+        )
+    x0, y0 = apply_affine(target.transform, u0, v0)
+    sx, shx, _, shy, sy, _ = target.transform
+    return Grid(target.crs, (sx, shx, x0, shy, sy, y0), width, height)
+
+
 def reprojected_band(band: Band, target: Projection) -> Band:
     """Return a band computed on `target`'s pixel grid, then read nearest-neighbour."""
 
     def compute(context: SampleContext) -> Pixels:
-        coordinates = context.coordinates(target.crs)
-        x, y = coordinates.full()
-        isx, ishx, itx, ishy, isy, ity = invert_affine(target.transform)
-        with np.errstate(invalid="ignore", over="ignore"):
-            u = np.floor(isx * x + ishx * y + itx)
-            v = np.floor(ishy * x + isy * y + ity)
-        finite = np.isfinite(u) & np.isfinite(v)
+        u, v, finite = _pixel_indices(context, target)
         if not finite.any():
-            return Pixels(
-                np.zeros(context.grid.shape, band.dtype),
-                np.zeros(context.grid.shape, np.float32),
-            )
-        u0, u1 = int(u[finite].min()), int(u[finite].max())
-        v0, v1 = int(v[finite].min()), int(v[finite].max())
-        width, height = u1 - u0 + 1, v1 - v0 + 1
-        if width * height > MAX_REPROJECT_PIXELS:
-            raise invalid_argument(
-                f"Image.reproject: The reprojected area ({width}x{height} pixels) "
-                "is too large; use a coarser scale."
-            )
-        origin = apply_affine(target.transform, u0, v0)
-        sx, shx, _, shy, sy, _ = target.transform
-        window = Grid(
-            target.crs, (sx, shx, origin[0], shy, sy, origin[1]), width, height
-        )
+            shape = context.grid.shape
+            return Pixels(np.zeros(shape, band.dtype), np.zeros(shape, np.float32))
+
+        window = _window(target, u, v, finite)
         pixels = context.derive(window).sample(band)
+        u0, v0 = _window_origin(target, window)
         rows = np.where(finite, v - v0, 0).astype(np.int64)
         cols = np.where(finite, u - u0, 0).astype(np.int64)
+
         values = pixels.values[rows, cols]
         mask = None if pixels.mask is None else pixels.mask[rows, cols]
         if not finite.all():
@@ -190,6 +202,13 @@ def reprojected_band(band: Band, target: Projection) -> Band:
         return Pixels(values, mask)
 
     return Band(band.name, band.dtype, target, _moved_bounds(band, target.crs), compute)
+
+
+def _window_origin(target: Projection, window: Grid) -> tuple[int, int]:
+    """Return the window's top-left pixel as a column and row of the target grid."""
+    inverse = invert_affine(target.transform)
+    u0, v0 = apply_affine(inverse, window.transform[2], window.transform[5])
+    return round(u0), round(v0)
 
 
 @algorithm("Image.resample")

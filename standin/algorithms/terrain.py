@@ -74,8 +74,8 @@ def _terrain_band(
         return Pixels(product(gradient).astype(dtype), mask)
 
     # Like the service, compute on the elevation's own pixel grid and resample
-    # the result; differences between duplicated nearest-neighbour pixels of a
-    # finer output grid would be all zeros and spikes.
+    # the result. On a finer output grid, nearest-neighbour pixels repeat, so
+    # their differences would be all zeros and spikes.
     native = Band(name, np.dtype(dtype), source.projection, source.bounds, compute)
     return reprojected_band(native, source.projection)
 
