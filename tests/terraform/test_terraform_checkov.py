@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import terraform_checks as checks
 from conftest import REPOSITORY_ROOT, TERRAFORM_DIR
+from deployment_checks import checkov_problems
 
 
 def test_checkov_passes() -> None:
     config = REPOSITORY_ROOT / ".checkov.yaml"
-    assert checks.checkov_problems(TERRAFORM_DIR, config) == []
+    assert checkov_problems(TERRAFORM_DIR, config) == []

@@ -4,45 +4,52 @@ from __future__ import annotations
 
 from typing import Any
 
-import terraform_checks as checks
 from conftest import TERRAFORM_DIR
+from deployment_checks import dependency_problems, service_problems, source_problems
+from schema_checks import (
+    output_problems,
+    parse_problems,
+    schema_problems,
+    variable_problems,
+    version_problems,
+)
 from terraform_module import Module
 
 
 def test_every_file_parses() -> None:
-    assert checks.parse_problems(TERRAFORM_DIR) == []
+    assert parse_problems(TERRAFORM_DIR) == []
 
 
 def test_blocks_match_provider_schema(
     default_module: Module, schemas: dict[str, Any]
 ) -> None:
-    assert checks.schema_problems(default_module, schemas) == []
+    assert schema_problems(default_module, schemas) == []
 
 
 def test_variables_typed_described_validated(default_module: Module) -> None:
-    assert checks.variable_problems(default_module) == []
+    assert variable_problems(default_module) == []
 
 
 def test_outputs_described(default_module: Module) -> None:
-    assert checks.output_problems(default_module) == []
+    assert output_problems(default_module) == []
 
 
 def test_versions_have_floor_and_ceiling(default_module: Module) -> None:
-    assert checks.version_problems(default_module) == []
+    assert version_problems(default_module) == []
 
 
 def test_required_apis_enabled_and_kept(module: Module) -> None:
-    assert checks.service_problems(module) == []
+    assert service_problems(module) == []
 
 
 def test_functions_wait_for_apis_and_grants(module: Module) -> None:
-    assert checks.dependency_problems(module) == []
+    assert dependency_problems(module) == []
 
 
 def test_source_archive_holds_code_only(
     default_module: Module, repository_files: list[str]
 ) -> None:
-    assert checks.source_problems(default_module, repository_files) == []
+    assert source_problems(default_module, repository_files) == []
 
 
 def test_for_each_keys_are_strings(module: Module) -> None:

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import terraform_checks as checks
 from conftest import REPOSITORY_ROOT
+from iam_checks import (
+    earth_engine_permissions_used,
+    earth_engine_role_problems,
+    grants,
+    public_access_problems,
+    role_problems,
+    runtime_grant_problems,
+    trigger_problems,
+)
+from schema_checks import literal
 from terraform_module import Module
 
 
 def test_roles_within_allow_list(module: Module) -> None:
-    assert checks.role_problems(module) == []
+    assert role_problems(module) == []
 
 
 def test_nothing_public_by_default(default_module: Module) -> None:
-    assert checks.public_access_problems(default_module) == []
+    assert public_access_problems(default_module) == []
 
 
 def test_public_access_needs_cost_acknowledgement() -> None:
@@ -29,14 +38,14 @@ def test_public_access_needs_cost_acknowledgement() -> None:
     )
     members = {
         grant.member: grant.target
-        for grant in checks.grants(public)
+        for grant in grants(public)
         if grant.role == "roles/run.invoker"
     }
     assert members["allUsers"] == 'google_cloudfunctions2_function.main["chat_slack"]'
 
     variable = public.variables["public_access"]
     messages = [
-        checks._literal(validation, "error_message")
+        literal(public, validation, "error_message")
         for validation in variable.blocks
         if validation.kind == "validation"
     ]
@@ -45,15 +54,15 @@ def test_public_access_needs_cost_acknowledgement() -> None:
 
 
 def test_runtime_grants_match_code(module: Module, environment: dict[str, Any]) -> None:
-    assert checks.runtime_grant_problems(module, environment) == []
+    assert runtime_grant_problems(module, environment) == []
 
 
 def test_earth_engine_role_matches_code(default_module: Module) -> None:
-    needed = checks.earth_engine_permissions_used(
+    needed = earth_engine_permissions_used(
         [REPOSITORY_ROOT / "eerender", REPOSITORY_ROOT / "handlers"]
     )
-    assert checks.earth_engine_role_problems(default_module, needed) == []
+    assert earth_engine_role_problems(default_module, needed) == []
 
 
 def test_event_deliveries_retry_and_dead_letter(module: Module) -> None:
-    assert checks.trigger_problems(module) == []
+    assert trigger_problems(module) == []

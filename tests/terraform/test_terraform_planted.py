@@ -6,8 +6,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-import terraform_checks as checks
+from code_checks import entry_point_problems, environment_problems
 from conftest import REPOSITORY_ROOT, TFVARS
+from deployment_checks import (
+    checkov_problems,
+    dependency_problems,
+    service_problems,
+    source_problems,
+)
+from iam_checks import role_problems, runtime_grant_problems, trigger_problems
+from schema_checks import schema_problems, variable_problems
 from terraform_module import Module
 
 CHECKOV_CONFIG = REPOSITORY_ROOT / ".checkov.yaml"
@@ -27,13 +35,13 @@ def defaults(directory: Path) -> Module:
 
 def test_attribute_typo_reported(planted: Path, schemas: dict[str, Any]) -> None:
     plant(planted, "functions.tf", r"retry_policy = ", "retry_polcy = ")
-    problems = checks.schema_problems(defaults(planted), schemas)
+    problems = schema_problems(defaults(planted), schemas)
     assert any("unknown attribute retry_polcy" in p for p in problems)
 
 
 def test_unknown_block_reported(planted: Path, schemas: dict[str, Any]) -> None:
     plant(planted, "storage.tf", r"versioning \{", "versions {")
-    problems = checks.schema_problems(defaults(planted), schemas)
+    problems = schema_problems(defaults(planted), schemas)
     assert any("unknown block versions" in p for p in problems)
 
 
@@ -41,13 +49,13 @@ def test_missing_required_attribute_reported(
     planted: Path, schemas: dict[str, Any]
 ) -> None:
     plant(planted, "pubsub.tf", r"\n  topic += google_pubsub_topic\.requests\.id", "")
-    problems = checks.schema_problems(defaults(planted), schemas)
+    problems = schema_problems(defaults(planted), schemas)
     assert any("missing required attribute topic" in p for p in problems)
 
 
 def test_missing_grant_reported(planted: Path, environment: dict[str, Any]) -> None:
     plant(planted, "iam.tf", r"for_each = local\.runtime_topic_grants", "for_each = {}")
-    problems = checks.runtime_grant_problems(defaults(planted), environment)
+    problems = runtime_grant_problems(defaults(planted), environment)
     assert any(
         "missing grant: roles/pubsub.publisher on google_pubsub_topic.requests" in p
         for p in problems
@@ -66,11 +74,11 @@ def test_extra_broad_role_reported(planted: Path, environment: dict[str, Any]) -
     module = defaults(planted)
     assert any(
         "roles/storage.admin is not in the allow-list" in p
-        for p in checks.role_problems(module)
+        for p in role_problems(module)
     )
     assert any(
         "roles/storage.admin" in p and "does not need" in p
-        for p in checks.runtime_grant_problems(module, environment)
+        for p in runtime_grant_problems(module, environment)
     )
 
 
@@ -81,19 +89,19 @@ def test_authoritative_binding_reported(planted: Path) -> None:
         r'"google_storage_bucket_iam_member" "runtime" \{(.*?)member   = ("[^\n]*")',
         r'"google_storage_bucket_iam_binding" "runtime" {\1members  = [\2]',
     )
-    problems = checks.role_problems(defaults(planted))
+    problems = role_problems(defaults(planted))
     assert any("must be additive" in p for p in problems)
 
 
 def test_missing_variable_description_reported(planted: Path) -> None:
     plant(planted, "variables.tf", r'  description = "Lowest severity[^\n]*\n', "")
-    problems = checks.variable_problems(defaults(planted))
+    problems = variable_problems(defaults(planted))
     assert any("variable log_level: has no description" in p for p in problems)
 
 
 def test_missing_validation_reported(planted: Path) -> None:
     plant(planted, "variables.tf", r"  validation \{\n[^}]*var\.runtime\)[^}]*\}\n", "")
-    problems = checks.variable_problems(defaults(planted))
+    problems = variable_problems(defaults(planted))
     assert any(
         "variable runtime: a string input has no validation" in p for p in problems
     )
@@ -109,7 +117,7 @@ def test_unread_environment_variable_reported(
         r"\1local._readers.all_functions",
     )
     module = Module(planted, TFVARS["all-features"])
-    problems = checks.environment_problems(module, environment)
+    problems = environment_problems(module, environment)
     assert (
         "render_pubsub: CORS_ALLOWED_ORIGINS is set but render_pubsub does not read it"
         in problems
@@ -120,7 +128,7 @@ def test_missing_required_variable_reported(
     planted: Path, environment: dict[str, Any]
 ) -> None:
     plant(planted, "environment.tf", r"    EE_PROJECT = \{", "    EE_PROJECT_OLD = {")
-    problems = checks.environment_problems(defaults(planted), environment)
+    problems = environment_problems(defaults(planted), environment)
     assert "render_http: EE_PROJECT has no default and is not set" in problems
 
 
@@ -132,12 +140,12 @@ def test_plain_secret_reported(planted: Path, environment: dict[str, Any]) -> No
         "    EE_API_KEY = {\n      functions = local._readers.all_functions\n"
         '      value     = "key"\n    }\n    LOG_LEVEL = {',
     )
-    problems = checks.environment_problems(defaults(planted), environment)
+    problems = environment_problems(defaults(planted), environment)
     assert "render_http: secret EE_API_KEY is a plain environment variable" in problems
 
 
 def test_entry_point_without_code_reported(default_module: Module) -> None:
-    problems = checks.entry_point_problems(
+    problems = entry_point_problems(
         default_module, {"render_http"}, {"render_http", "chat_slack"}
     )
     assert "Terraform deploys chat_slack but main.py has no function chat_slack" in (
@@ -147,7 +155,7 @@ def test_entry_point_without_code_reported(default_module: Module) -> None:
 
 def test_entry_point_without_function_reported(default_module: Module) -> None:
     exported = {"render_http", "render_batch"}
-    problems = checks.entry_point_problems(default_module, exported, {"render_batch"})
+    problems = entry_point_problems(default_module, exported, {"render_batch"})
     assert "main.py exports render_batch but Terraform deploys no function for it" in (
         problems
     )
@@ -157,13 +165,13 @@ def test_trigger_without_retry_reported(planted: Path) -> None:
     plant(
         planted, "functions.tf", r'"RETRY_POLICY_RETRY"', '"RETRY_POLICY_DO_NOT_RETRY"'
     )
-    problems = checks.trigger_problems(defaults(planted))
+    problems = trigger_problems(defaults(planted))
     assert "render_storage: event trigger does not retry failed deliveries" in problems
 
 
 def test_unbounded_dead_letter_reported(planted: Path) -> None:
     plant(planted, "pubsub.tf", r"  dead_letter_policy \{[^}]*\}\n", "")
-    problems = checks.trigger_problems(defaults(planted))
+    problems = trigger_problems(defaults(planted))
     assert any("without a bounded dead-letter policy" in p for p in problems)
 
 
@@ -174,13 +182,13 @@ def test_missing_trigger_invoker_reported(planted: Path) -> None:
         r"for_each = toset\(local\.event_functions\)",
         "for_each = []",
     )
-    problems = checks.trigger_problems(defaults(planted))
+    problems = trigger_problems(defaults(planted))
     assert any("cannot invoke" in p and "render_storage" in p for p in problems)
 
 
 def test_function_before_grants_reported(planted: Path) -> None:
     plant(planted, "functions.tf", r"\n    time_sleep\.service_agent_grants,", "")
-    problems = checks.dependency_problems(defaults(planted))
+    problems = dependency_problems(defaults(planted))
     assert any("does not wait for IAM propagation" in p for p in problems)
 
 
@@ -190,7 +198,7 @@ def test_constant_source_name_reported(
     plant(
         planted, "functions.tf", r"\$\{data\.archive_file\.source\.output_md5\}", "src"
     )
-    problems = checks.source_problems(defaults(planted), repository_files)
+    problems = source_problems(defaults(planted), repository_files)
     assert any("does not carry the archive hash" in p for p in problems)
 
 
@@ -198,13 +206,13 @@ def test_tests_in_source_archive_reported(
     planted: Path, repository_files: list[str]
 ) -> None:
     plant(planted, "functions.tf", r' "tests/\*\*",', "")
-    problems = checks.source_problems(defaults(planted), repository_files)
+    problems = source_problems(defaults(planted), repository_files)
     assert any(p.startswith("tests/") for p in problems)
 
 
 def test_disabled_api_on_destroy_reported(planted: Path) -> None:
     plant(planted, "main.tf", r"disable_on_destroy         = false", "")
-    problems = checks.service_problems(defaults(planted))
+    problems = service_problems(defaults(planted))
     assert any("set disable_on_destroy = false" in p for p in problems)
 
 
@@ -215,17 +223,17 @@ def test_extra_earth_engine_permission_reported(planted: Path) -> None:
         r'"earthengine\.thumbnails\.get",',
         '"earthengine.thumbnails.get",\n    "earthengine.assets.delete",',
     )
-    problems = checks.role_problems(defaults(planted))
+    problems = role_problems(defaults(planted))
     assert any("earthengine.assets.delete is not needed" in p for p in problems)
 
 
 def test_public_bucket_reported_by_checkov(planted: Path) -> None:
     plant(planted, "storage.tf", r'= "enforced"', '= "inherited"')
-    problems = checks.checkov_problems(planted, CHECKOV_CONFIG)
+    problems = checkov_problems(planted, CHECKOV_CONFIG)
     assert any(p.startswith("CKV_GCP_114") for p in problems)
 
 
 def test_bare_checkov_skip_reported(planted: Path) -> None:
     plant(planted, "pubsub.tf", r"(checkov:skip=CKV_GCP_83):[^\n]*", r"\1")
-    problems = checks.checkov_problems(planted, CHECKOV_CONFIG)
+    problems = checkov_problems(planted, CHECKOV_CONFIG)
     assert any("gives no reason" in p for p in problems)
