@@ -135,6 +135,12 @@ ENVIRONMENT: dict[str, EnvVar] = {
         ),
         EnvVar("RENDER_MAX_BANDS", "1024", "Most bands in one output.", RENDER),
         EnvVar(
+            "RENDER_MAX_REGION_VERTICES",
+            "10000",
+            "Most vertices an inline region may have; larger ones belong in an asset.",
+            RENDER,
+        ),
+        EnvVar(
             "RENDER_DEFAULT_DIMENSIONS",
             "1024",
             "Longest side applied when a request gives neither dimensions nor scale.",
@@ -268,6 +274,7 @@ class Settings:
     max_output_bytes: int = 48 * MIB
     max_grid_side: int = 32768
     max_bands: int = 1024
+    max_region_vertices: int = 10000
     default_dimensions: int = 1024
     store_chunk_bytes: int = 8 * MIB
     signed_url_service_account: str = ""
@@ -318,6 +325,7 @@ class Settings:
             max_output_bytes=env.integer("RENDER_MAX_OUTPUT_BYTES", minimum=1),
             max_grid_side=env.integer("RENDER_MAX_GRID_SIDE", minimum=1),
             max_bands=env.integer("RENDER_MAX_BANDS", minimum=1),
+            max_region_vertices=env.integer("RENDER_MAX_REGION_VERTICES", minimum=3),
             default_dimensions=env.integer("RENDER_DEFAULT_DIMENSIONS", minimum=1),
             store_chunk_bytes=env.chunk_size("STORE_CHUNK_BYTES"),
             signed_url_service_account=env.text("SIGNED_URL_SERVICE_ACCOUNT"),

@@ -8,6 +8,8 @@ does not know are passed through as text for the request checks to name.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Mapping
@@ -21,6 +23,8 @@ _NUMBER_LIST_FIELDS = ("min", "max", "gain", "bias", "gamma")
 _NAME_LIST_FIELDS = ("bands", "bandIds")
 _BOOLEAN_FIELDS = ("forceRgbOutput", "signedUrl")
 _DESTINATION_FIELDS = {"destination.bucket": "bucket", "destination.object": "object"}
+# The whole request as base64url JSON, for links too complex for plain parameters.
+WHOLE_REQUEST_PARAMETER = "request"
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
@@ -38,7 +42,11 @@ def request_from_query(args: Mapping[str, list[str]]) -> dict[str, Any]:
     """
     request: dict[str, Any] = {}
     destination: dict[str, str] = {}
-    for name, values in args.items():
+    whole = args.get(WHOLE_REQUEST_PARAMETER)
+    plain = {
+        name: values for name, values in args.items() if name != WHOLE_REQUEST_PARAMETER
+    }
+    for name, values in plain.items():
         field = pointer(name)
         if len(values) != 1:
             raise invalid(
@@ -61,7 +69,54 @@ def request_from_query(args: Mapping[str, list[str]]) -> dict[str, Any]:
                 request["destination"],
             )
         request["destination"] = destination
-    return request
+    if whole is None:
+        return request
+    return _merge(_decode_whole_request(whole), request)
+
+
+def _decode_whole_request(values: list[str]) -> dict[str, Any]:
+    field = pointer(WHOLE_REQUEST_PARAMETER)
+    if len(values) != 1:
+        raise invalid(
+            "Query parameter 'request' appears more than once.", field, values
+        )
+    text = values[0].strip()
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), b"-_", validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise invalid(
+            "Query parameter 'request' is not base64url; encode the request JSON with "
+            "the URL-safe base64 alphabet (padding optional).",
+            field,
+            text,
+            code="INVALID_BASE64",
+        ) from error
+    try:
+        decoded = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise invalid(
+            "Query parameter 'request' does not decode to UTF-8 JSON.",
+            field,
+            text,
+            code="INVALID_JSON",
+        ) from error
+    if not isinstance(decoded, dict):
+        raise invalid(
+            "Query parameter 'request' must encode a JSON object.", field, text
+        )
+    return decoded
+
+
+def _merge(whole: dict[str, Any], plain: dict[str, Any]) -> dict[str, Any]:
+    """Plain parameters add to the encoded request but may not contradict it."""
+    for name in plain.keys() & whole.keys():
+        raise invalid(
+            f"{name!r} is given both inside 'request' and as a query parameter; "
+            "give it once.",
+            pointer(name),
+            plain[name],
+        )
+    return {**whole, **plain}
 
 
 def _typed(name: str, value: str, field: str) -> Any:

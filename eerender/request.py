@@ -20,7 +20,7 @@ from eerender.config import Settings
 from eerender.destination import Destination, parse_destination
 from eerender.expression import Expression, band_count, parse_expression
 from eerender.query import request_from_query
-from eerender.region import DEFAULT_MAX_VERTICES, Region, parse_region
+from eerender.region import Region, parse_region
 from eerender.serializer import canonical_json, encode_expression
 from eerender.sizing import (
     GridRequest,
@@ -165,9 +165,15 @@ def parse_render_request(data: object, settings: Settings) -> RenderRequest:
     """
     request = _top_level(data)
     expression = _expression(request, settings)
-    file_format = parse_file_format(*_one_of(request, "format", "fileFormat"))
+    format_value, format_field = _one_of(request, "format", "fileFormat")
+    file_format = parse_file_format(format_value, format_field)
     pixel_grid = parse_grid(request["grid"], "/grid") if "grid" in request else None
     grid, defaults = _grid_request(request, pixel_grid, settings)
+    if format_value is None and request.get("delivery") == "store":
+        # A stored object is named, and so typed, before its pixels exist. PNG keeps
+        # transparency, the case in which AUTO_JPEG_PNG would pick it anyway.
+        file_format = parse_file_format("PNG", format_field)
+        defaults["format"] = "PNG"
     visualization = parse_visualization(request)
     options = _visualization_options(request, visualization)
     band_ids = _band_ids(request, visualization, settings)
@@ -288,7 +294,7 @@ def _grid_request(
 
     region = None
     if "region" in request:
-        max_vertices = getattr(settings, "max_region_vertices", DEFAULT_MAX_VERTICES)
+        max_vertices = settings.max_region_vertices
         region = parse_region(
             request["region"], "/region", crs=crs, max_vertices=max_vertices
         )

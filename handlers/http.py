@@ -15,10 +15,10 @@ from http import HTTPStatus
 from typing import Any
 
 import flask
-from eerender.request import RenderRequest, parse_render_request, request_from_query
 
 from eerender import logs, services
 from eerender.errors import Forbidden, InvalidRequest, MethodNotAllowed, PayloadTooLarge
+from eerender.request import RenderRequest, parse_render_request, request_from_query
 from eerender.responses import error_answer
 from handlers import batch
 
@@ -69,8 +69,9 @@ def _serve(request: flask.Request) -> flask.Response:
                 value=request.method,
             )
         data = _read_request(request)
+        wants_json = _wants_json(request, data)
         render_request = parse_render_request(data, settings)
-        return _render(render_request, _wants_json(request, data))
+        return _render(render_request, wants_json)
     except Exception as error:  # every failure becomes a JSON answer here
         status, headers, body = error_answer(error)
         return _json(body, status, headers)
@@ -115,6 +116,12 @@ def _decode_json(raw: bytes) -> Any:
         ) from error
     try:
         return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as error:
+        raise InvalidRequest(
+            "The request body nests JSON too deeply to read; flatten the expression "
+            "with valueReference nodes.",
+            code="INVALID_JSON",
+        ) from error
     except json.JSONDecodeError as error:
         raise InvalidRequest(
             f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
@@ -133,14 +140,28 @@ def _reject_constant(name: str) -> None:
 
 
 def _wants_json(request: flask.Request, data: Any) -> bool:
-    if isinstance(data, dict) and data.get("response") == "json":
-        return True
-    if request.args.get("response") == "json":
-        return True
-    best = request.accept_mimetypes.best_match(["application/json", "image/*"])
-    return (
-        best == "application/json" and request.accept_mimetypes["application/json"] > 0
+    """Pop the ``response`` option from the request and say whether JSON was asked for.
+
+    ``response=json`` lets fetch() callers choose JSON without setting headers.
+    """
+    if isinstance(data, dict) and "response" in data:
+        choice = data.pop("response")
+        if choice not in ("json", "redirect"):
+            raise InvalidRequest(
+                f"response={choice!r} is not supported; use 'json' or 'redirect'.",
+                field="/response",
+                value=choice,
+            )
+        return bool(choice == "json")
+    # Only an explicit application/json counts: browsers and fetch() send */* or image
+    # types, and an <img src> must keep getting the redirect.
+    explicit = dict(request.accept_mimetypes)
+    json_quality = explicit.get("application/json", 0)
+    image_quality = max(
+        (quality for kind, quality in explicit.items() if kind.startswith("image/")),
+        default=0,
     )
+    return json_quality > 0 and json_quality >= image_quality
 
 
 def _render(render_request: RenderRequest, wants_json: bool) -> flask.Response:

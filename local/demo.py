@@ -8,6 +8,7 @@ requested size, and stops everything.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import sys
@@ -75,7 +76,11 @@ def redirect_demo(function_url: str) -> None:
 
 def query_demo(function_url: str) -> None:
     params = {
-        "request": json.dumps({"expression": ELEVATION}),
+        "request": base64.urlsafe_b64encode(
+            json.dumps({"expression": ELEVATION}).encode()
+        )
+        .decode()
+        .rstrip("="),
         "region": "-125,24,-66,50",
         "dimensions": "600x264",
         "min": "0",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import copy
 import json
 import pathlib
@@ -344,8 +346,7 @@ def test_polygon_beyond_180_accepted() -> None:
 
 
 def test_region_vertex_limit_follows_settings() -> None:
-    class VertexSettings(Settings):
-        max_region_vertices = 4
+    settings = dataclasses.replace(Settings(ee_project="p"), max_region_vertices=4)
 
     with pytest.raises(InvalidRequest) as caught:
         parse_render_request(
@@ -353,7 +354,7 @@ def test_region_vertex_limit_follows_settings() -> None:
                 "expression": EXPRESSIONS["srtm"],
                 "region": [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]],
             },
-            VertexSettings(ee_project="p"),
+            settings,
         )
 
     assert caught.value.code == "REGION_TOO_COMPLEX"
@@ -534,7 +535,13 @@ def _reordered(value: Any) -> Any:
     return value
 
 
-HASH_BASE = {"region": BAY_AREA, "min": 0, "max": 4000, "palette": ["ff0000", "0000ff"]}
+HASH_BASE = {
+    "region": BAY_AREA,
+    "min": 0,
+    "max": 4000,
+    "palette": ["ff0000", "0000ff"],
+    "format": "png",
+}
 
 
 @pytest.mark.parametrize(
@@ -577,7 +584,7 @@ def test_request_hash_ignores_key_order_and_names() -> None:
 @pytest.mark.parametrize(
     "variant",
     [
-        {"format": "png"},
+        {"format": "jpg"},
         {"dimensions": 512},
         {"palette": ["ff0000", "00ff00"]},
         {"region": [-122.5, 37.6, -122.3, 37.9]},
@@ -597,3 +604,12 @@ def test_expression_hash_ignores_framing() -> None:
     assert first.expression_hash() == second.expression_hash()
     assert len(first.request_hash()) == 64
     assert first.expression == EXPRESSIONS["srtm"]
+
+
+def test_store_without_format_defaults_to_png() -> None:
+    stored = render(**{**HASH_BASE, "format": None, "delivery": "store"})
+    redirected = render(**{**HASH_BASE, "format": None})
+
+    assert stored.file_format == "PNG"
+    assert stored.defaults_applied["format"] == "PNG"
+    assert redirected.file_format == "AUTO_JPEG_PNG"

@@ -56,6 +56,11 @@ def fresh_store_request(**changes: Any) -> dict[str, Any]:
 _unique_numbers = itertools.count(1)
 
 
+def encode_request(request: dict[str, Any]) -> str:
+    """Encode a request for the ``request`` query parameter: base64url, no padding."""
+    return base64.urlsafe_b64encode(json.dumps(request).encode()).decode().rstrip("=")
+
+
 def fetch_image(url: str) -> Image.Image:
     answer = requests.get(url, timeout=60)
     assert answer.status_code == 200, answer.text
@@ -132,9 +137,7 @@ def test_accept_json_gets_url(client: FlaskClient) -> None:
 
 def test_get_query_renders_as_img_src(client: FlaskClient) -> None:
     query = {
-        "request": base64.urlsafe_b64encode(json.dumps({"expression": SRTM}).encode())
-        .decode()
-        .rstrip("="),
+        "request": encode_request({"expression": SRTM}),
         "region": "70,20,100,40",
         "dimensions": "120x80",
         "min": "0",
@@ -502,3 +505,73 @@ def test_thumbnail_cache_can_be_turned_off(
     client.post("/", json=ELEVATION_REQUEST)
 
     assert stats(standin_control)["requests"]["thumbnails.create"] == 2
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("*/*", 302),
+        ("image/avif,image/webp,image/*,*/*;q=0.8", 302),
+        ("application/json", 200),
+        ("application/json, text/plain, */*", 200),
+        ("image/png;q=1, application/json;q=0.5", 302),
+    ],
+)
+def test_accept_header_chooses_answer(
+    client: FlaskClient, accept: str, status: int
+) -> None:
+    answer = client.post("/", json=ELEVATION_REQUEST, headers={"Accept": accept})
+
+    assert answer.status_code == status
+
+
+def test_response_json_option(client: FlaskClient) -> None:
+    query = {"request": encode_request(ELEVATION_REQUEST), "response": "json"}
+    answer = client.get("/", query_string=query)
+
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["url"].endswith(":getPixels")
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ({"request": "***"}, "INVALID_BASE64"),
+        ({"request": "aGVsbG8"}, "INVALID_JSON"),
+        ({"request": "WzFd"}, "INVALID_REQUEST"),
+        ({"response": "xml", "request": "e30"}, "INVALID_REQUEST"),
+    ],
+)
+def test_bad_query_rejected(
+    client: FlaskClient, query: dict[str, str], code: str
+) -> None:
+    answer = client.get("/", query_string=query)
+
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == code
+
+
+def test_query_field_given_twice_rejected(client: FlaskClient) -> None:
+    query = {"request": encode_request(ELEVATION_REQUEST), "min": "5"}
+    answer = client.get("/", query_string=query)
+
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["field"] == "/min"
+
+
+def test_deeply_nested_body_rejected(client: FlaskClient) -> None:
+    body = b'{"expression": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+    answer = client.post("/", data=body, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] in ("INVALID_JSON", "INVALID_EXPRESSION")
+
+
+def test_store_without_format_is_png(client: FlaskClient) -> None:
+    request = fresh_store_request()
+    request.pop("format")
+    answer = client.post("/", json=request)
+
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    assert answer.get_json()["object"].endswith(".png")
+    assert answer.get_json()["defaults_applied"] == {"format": "PNG"}
