@@ -254,6 +254,8 @@ class Scope:
         names = [str(c.children[0]) for c in intro.children if _is(c, "identifier")]
         source_node = [c for c in intro.children if isinstance(c, Tree)][-1]
         source = self.evaluate(source_node)
+        if isinstance(source, _Collection):
+            source = source.as_map()
         if isinstance(source, UNKNOWN_TYPES):
             raise EvaluationError("a for expression iterates a value known after apply")
         pairs = source.items() if isinstance(source, dict) else enumerate(source)
@@ -434,6 +436,14 @@ class _Collection:
 
     def index(self, key: Any) -> Ref:
         return self.scope.module.reference(self.address, key, "")
+
+    def as_map(self) -> dict[Any, Ref]:
+        """Return the instances by key, as a for expression sees them."""
+        block = self.scope.module.resources[self.address]
+        return {
+            instance.key: self.index(instance.key)
+            for instance in self.scope.module.expand(block)
+        }
 
 
 def _attribute(base: Any, name: str) -> Any:

@@ -32,6 +32,9 @@ PACKAGES = {
     "hashicorp/time": ("cdktf-cdktf-provider-time", "11.0.1"),
 }
 
+# Bumped whenever the extracted JSON changes shape, so an older cache is not read.
+SCHEMA_FORMAT = 2
+
 _CLASS_LINK = re.compile(
     r"registry\.terraform\.io/providers/hashicorp/[\w-]+/(?P<version>[\d.]+)/docs/"
     r"(?P<kind>resources|data-sources)/(?P<name>\w+)"
@@ -49,10 +52,11 @@ def load(source: str) -> dict[str, Any]:
 
     The result maps ``resources`` and ``data`` to ``{type: block}``, where a block is
     ``{"attributes": {name: {"required": bool}}, "blocks": {name: {"required": bool,
-    "block": block}}}``. The extracted schema is cached as JSON under ``.cache/``.
+    "block": block}}, "computed": [names an expression can read]}``. The extracted
+    schema is cached as JSON under ``.cache/``.
     """
     package, version = PACKAGES[source]
-    cached = CACHE_DIR / f"{package}-{version}.json"
+    cached = CACHE_DIR / f"{package}-{version}-{SCHEMA_FORMAT}.json"
     if cached.exists():
         return json.loads(cached.read_text())
 
@@ -109,7 +113,9 @@ def _extract(assembly: dict[str, Any]) -> dict[str, Any]:
         if config is None:
             continue
         kind = "resources" if match["kind"] == "resources" else "data"
-        schema[kind][_type_name(assembly, match["name"])] = _block(types, config)
+        block = _block(types, config)
+        block["computed"] = _readable(declared)
+        schema[kind][_type_name(assembly, match["name"])] = block
         schema["version"] = match["version"]
     return schema
 
@@ -137,8 +143,23 @@ def _block(types: dict[str, Any], interface: dict[str, Any]) -> dict[str, Any]:
         if nested is None:
             attributes[name] = {"required": required}
         else:
-            blocks[name] = {"required": required, "block": _block(types, nested)}
+            block = _block(types, nested)
+            block["computed"] = _readable(types.get(nested["fqn"] + "OutputReference"))
+            blocks[name] = {"required": required, "block": block}
     return {"attributes": attributes, "blocks": blocks}
+
+
+def _readable(declared: dict[str, Any] | None) -> list[str]:
+    # The class of a resource (and the output reference of a nested block) has a
+    # property for every attribute an expression can read, computed ones included.
+    if declared is None:
+        return []
+    names = {
+        re.sub(r"(?<!^)(?=[A-Z])", "_", prop["name"]).lower()
+        for prop in declared.get("properties", [])
+        if not prop.get("static") and not prop["name"].endswith("Input")
+    }
+    return sorted(names - {"internal_value", "fqn", "terraform_resource_type"})
 
 
 def _nested_interface(

@@ -15,7 +15,7 @@ import hcl2
 from hcl_expression import Scope
 from lark import Token, Tree
 from provider_schema import META_ARGUMENTS
-from terraform_module import Block, Module
+from terraform_module import Block, Module, block_address, iter_refs
 
 PROVIDER_OF_PREFIX = {
     "google": "hashicorp/google",
@@ -53,6 +53,42 @@ def schema_problems(module: Module, schemas: Mapping[str, Any]) -> list[str]:
             block, declared, f"{location(block)} {block.address}"
         )
     return problems
+
+
+def reference_problems(module: Module, schemas: Mapping[str, Any]) -> list[str]:
+    """Report expressions that read an attribute the referenced resource lacks."""
+    found: set[tuple[str, str]] = set()
+    for instance in module.instances:
+        found.update(
+            (ref.address, ref.attribute)
+            for ref in iter_refs([instance.values, instance.depends_on])
+        )
+    for output in module.of_kind("output"):
+        value = Scope(module).evaluate(output.attributes["value"])
+        found.update((ref.address, ref.attribute) for ref in iter_refs(value))
+
+    problems = []
+    for address, attribute in sorted(found):
+        block = module.resources[block_address(address)]
+        kind = "data" if block.kind == "data" else "resources"
+        declared = schemas[_provider_source(block)][kind][block.labels[0]]
+        missing = _unreadable(declared, re.sub(r"\[[^]]*\]", "", attribute))
+        if missing:
+            problems.append(
+                f"{address}.{attribute}: {block.labels[0]} has no {missing}"
+            )
+    return problems
+
+
+def _unreadable(declared: Mapping[str, Any], path: str) -> str | None:
+    for name in [part for part in path.split(".") if part]:
+        if name not in declared["computed"]:
+            return name
+        nested = declared["blocks"].get(name)
+        if nested is None:
+            return None  # a plain attribute, such as a map, ends the schema path
+        declared = nested["block"]
+    return None
 
 
 def _provider_source(block: Block) -> str:

@@ -9,6 +9,7 @@ from deployment_checks import dependency_problems, service_problems, source_prob
 from schema_checks import (
     output_problems,
     parse_problems,
+    reference_problems,
     schema_problems,
     variable_problems,
     version_problems,
@@ -24,6 +25,12 @@ def test_blocks_match_provider_schema(
     default_module: Module, schemas: dict[str, Any]
 ) -> None:
     assert schema_problems(default_module, schemas) == []
+
+
+def test_references_match_provider_schema(
+    module: Module, schemas: dict[str, Any]
+) -> None:
+    assert reference_problems(module, schemas) == []
 
 
 def test_variables_typed_described_validated(default_module: Module) -> None:

@@ -15,7 +15,7 @@ from deployment_checks import (
     source_problems,
 )
 from iam_checks import role_problems, runtime_grant_problems, trigger_problems
-from schema_checks import schema_problems, variable_problems
+from schema_checks import reference_problems, schema_problems, variable_problems
 from terraform_module import Module
 
 CHECKOV_CONFIG = REPOSITORY_ROOT / ".checkov.yaml"
@@ -51,6 +51,19 @@ def test_missing_required_attribute_reported(
     plant(planted, "pubsub.tf", r"\n  topic += google_pubsub_topic\.requests\.id", "")
     problems = schema_problems(defaults(planted), schemas)
     assert any("missing required attribute topic" in p for p in problems)
+
+
+def test_attribute_reference_typo_reported(
+    planted: Path, schemas: dict[str, Any]
+) -> None:
+    plant(
+        planted,
+        "iam.tf",
+        r"google_service_account\.trigger\.email",
+        "google_service_account.trigger.emial",
+    )
+    problems = reference_problems(defaults(planted), schemas)
+    assert any("google_service_account has no emial" in p for p in problems)
 
 
 def test_missing_grant_reported(planted: Path, environment: dict[str, Any]) -> None:
