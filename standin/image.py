@@ -234,7 +234,12 @@ def _asset_lookup(
     return (rows, cols), row_ok & col_ok
 
 
-def _bilinear(data: np.ndarray, asset: ImageAsset, coordinates: Coordinates) -> Pixels:
+def _bilinear(
+    catalog: Catalog, asset: ImageAsset, spec: BandSpec, coordinates: Coordinates
+) -> Pixels:
+    """Interpolate between the four nearest pixel centres; any invalid one masks."""
+    data = _band_data(catalog, spec)
+    valid_raster = None if spec.valid is None else catalog.raster(spec.valid)
     isx, ishx, itx, ishy, isy, ity = invert_affine(asset.transform)
     x, y = coordinates.full()
     u = isx * x + ishx * y + itx - 0.5
@@ -252,9 +257,19 @@ def _bilinear(data: np.ndarray, asset: ImageAsset, coordinates: Coordinates) -> 
     ):
         cols, col_ok = _indices(u0 + du + 0.5, 1.0, 0.0, asset.width, wrap)
         rows, row_ok = _indices(v0 + dv + 0.5, 1.0, 0.0, asset.height, wrap=False)
-        total += data[rows, cols] * weight
+        corner = data[rows, cols]
+        total += corner * weight
         valid &= col_ok & row_ok
+        if valid_raster is not None:
+            valid &= valid_raster[rows, cols]
+        if spec.nodata is not None:
+            valid &= corner != spec.nodata
     return Pixels(total, None if valid.all() else valid.astype(np.float32))
+
+
+def _band_data(catalog: Catalog, spec: BandSpec) -> np.ndarray:
+    data = catalog.raster(spec.file)
+    return data if spec.index is None else data[spec.index]
 
 
 def asset_band(
@@ -263,13 +278,11 @@ def asset_band(
     """Return a band that reads `spec` from its raster, nearest-neighbour by default."""
 
     def compute(context: SampleContext) -> Pixels:
-        data = catalog.raster(spec.file)
-        if spec.index is not None:
-            data = data[spec.index]
         coordinates = context.coordinates(asset.crs)
         if mode != "nearest":
-            return _bilinear(data, asset, coordinates)
+            return _bilinear(catalog, asset, spec, coordinates)
 
+        data = _band_data(catalog, spec)
         index, valid = _asset_lookup(asset, coordinates)
         values = data[index]
         if spec.valid is not None:

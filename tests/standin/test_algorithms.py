@@ -350,3 +350,13 @@ def test_get_thumb_url_landsat_rgb_gamma(engine: Engine, client: Any) -> None:
     picture = png(engine, body)
     assert picture.shape[2] == 3
     assert max(picture.shape[:2]) == 200
+
+
+def test_resample_bilinear_smooths_blocks(engine: Engine, client: Any) -> None:
+    region = [86.0, 27.5, 86.5, 28.0]
+    nearest = pixels(engine, ee.Image(SRTM), region, 32)["elevation"]
+    smooth = pixels(engine, ee.Image(SRTM).resample("bilinear"), region, 32)[
+        "elevation"
+    ]
+    assert len(np.unique(smooth)) > len(np.unique(nearest))
+    assert abs(float(smooth.mean()) - float(nearest.mean())) < 300
