@@ -184,6 +184,12 @@ ENVIRONMENT: dict[str, EnvVar] = {
             "Comma-separated browser origins allowed to call the HTTP function.",
             HTTP,
         ),
+        EnvVar(
+            "STARTUP_CHECK",
+            "true",
+            "Whether a cold start checks in the background that Earth Engine renders.",
+            RENDER,
+        ),
         EnvVar("LOG_LEVEL", "INFO", "Lowest log severity written.", RENDER),
         EnvVar(
             "PUBSUB_API_URL",
@@ -284,6 +290,7 @@ class Settings:
     thumbnail_cache_seconds: int = 1800
     cors_allowed_origins: frozenset[str] = frozenset()
     log_level: str = "INFO"
+    startup_check: bool = True
     pubsub_api_url: str = "https://pubsub.googleapis.com"
     pubsub_timeout: float = 10.0
     request_topic: str = ""
@@ -338,6 +345,7 @@ class Settings:
             ),
             cors_allowed_origins=frozenset(env.items("CORS_ALLOWED_ORIGINS")),
             log_level=env.text("LOG_LEVEL").upper(),
+            startup_check=env.flag("STARTUP_CHECK"),
             pubsub_api_url=env.text("PUBSUB_API_URL").rstrip("/"),
             pubsub_timeout=env.number("PUBSUB_TIMEOUT"),
             request_topic=env.text("REQUEST_TOPIC"),
@@ -416,6 +424,15 @@ class _Reader:
                 f"{name}={value} is out of range; use a value {bound}"
             )
         return value
+
+    def flag(self, name: str) -> bool:
+        raw = self.text(name).lower()
+        if raw in ("true", "1", "yes"):
+            return True
+        if raw in ("false", "0", "no"):
+            return False
+        self._problems.append(f"{name}={raw!r} must be true or false")
+        return False
 
     def chunk_size(self, name: str) -> int:
         # Resumable uploads take chunks in multiples of 256 KiB.

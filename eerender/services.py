@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from eerender import logs
 from eerender.config import Settings
 from eerender.earthengine import EarthEngineClient
+from eerender.health import HealthCheck
 from eerender.render import Renderer
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ class Services:
     settings: Settings
     earth_engine: EarthEngineClient
     renderer: Renderer
+    health: HealthCheck
 
 
 _lock = threading.Lock()
@@ -41,7 +43,7 @@ def build(settings: Settings) -> Services:
         return RenderStore(settings)
 
     renderer = Renderer(settings, earth_engine, store_factory=make_store, signer=signer)
-    return Services(settings, earth_engine, renderer)
+    return Services(settings, earth_engine, renderer, HealthCheck(earth_engine))
 
 
 def get() -> Services:
@@ -52,6 +54,8 @@ def get() -> Services:
             settings = Settings.from_environ()
             logs.configure(settings.log_level)
             _services = build(settings)
+            if settings.startup_check:
+                _services.health.watch_startup()
         return _services
 
 

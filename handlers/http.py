@@ -28,6 +28,8 @@ ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id"
 EXPOSED_HEADERS = "Location, Retry-After, X-Request-Id"
 PREFLIGHT_MAX_AGE = "3600"
+# Not /healthz: Google's front end reserves some paths ending in "z" on run.app hosts.
+HEALTH_PATH = "/health"
 
 
 def handle(request: flask.Request) -> flask.Response:
@@ -63,6 +65,8 @@ def _serve(request: flask.Request) -> flask.Response:
             return _preflight(request)
         if request.path.rstrip("/") == "/batch":
             return batch.handle(request)
+        if request.path == HEALTH_PATH and request.method == "GET":
+            return _health()
         if request.method not in ("GET", "POST"):
             raise MethodNotAllowed(
                 f"Method {request.method} is not supported; use GET or POST.",
@@ -181,6 +185,12 @@ def _render(render_request: RenderRequest, wants_json: bool) -> flask.Response:
             body, HTTPStatus.OK, {"Cache-Control": f"private, max-age={link.max_age}"}
         )
     return _redirect(link.url, max_age=link.max_age)
+
+
+def _health() -> flask.Response:
+    report = services.get().health.report()
+    status = HTTPStatus.OK if report.healthy else HTTPStatus.SERVICE_UNAVAILABLE
+    return _json(report.to_json(), status, {"Cache-Control": "no-store"})
 
 
 def _redirect(url: str, max_age: int) -> flask.Response:

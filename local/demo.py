@@ -127,7 +127,7 @@ def main() -> int:
     print(
         "Starting the Earth Engine stand-in, fake-gcs-server and the HTTP function..."
     )
-    with stack.running() as running:
+    with stack.running(STARTUP_CHECK="true") as running:
         print(
             f"  function {running.function_url}\n"
             f"  earth engine {running.ee_url}\n"

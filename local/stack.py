@@ -140,6 +140,8 @@ def function_env(ee_url: str, gcs_url: str, **overrides: str) -> dict[str, str]:
         "RENDER_BUCKET": RENDER_BUCKET,
         "CORS_ALLOWED_ORIGINS": "http://127.0.0.1:8000,http://localhost:8000",
         "EE_DEADLINE": "30",
+        # Tests count Earth Engine calls; the demo and `make serve` turn the check on.
+        "STARTUP_CHECK": "false",
         **overrides,
     }
 

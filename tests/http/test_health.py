@@ -1,0 +1,47 @@
+"""The health endpoint: a cheap render that proves the deployment works."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+from functions_framework import create_app
+
+from local import stack
+from tests.http.conftest import MakeClient, stats
+
+
+def test_health_ok(make_client: MakeClient, standin_control: str) -> None:
+    client = make_client()
+    first = client.get("/health")
+    second = client.get("/health")
+
+    assert first.status_code == 200
+    assert first.get_json() == {"healthy": True}
+    assert second.status_code == 200
+    assert stats(standin_control)["requests"]["thumbnails.create"] == 1
+
+
+@pytest.fixture
+def unregistered_client(
+    gcs_server: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FlaskClient]:
+    process = stack.standin(stack.free_port(), "--project-state", "not-registered")
+    process.start()
+    try:
+        for name, value in stack.function_env(process.url, gcs_server).items():
+            monkeypatch.setenv(name, value)
+        yield create_app("render_http", str(stack.ROOT / "main.py")).test_client()
+    finally:
+        process.stop()
+
+
+def test_health_names_missing_registration(unregistered_client: FlaskClient) -> None:
+    answer = unregistered_client.get("/health")
+
+    assert answer.status_code == 503
+    body = answer.get_json()
+    assert body["healthy"] is False
+    assert body["error"]["code"] == "EE_NOT_AUTHORIZED"
+    assert "register?project=local-project" in body["error"]["message"]
