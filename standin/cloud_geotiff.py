@@ -114,7 +114,7 @@ def load_geotiff_asset(catalog: Catalog, uri: str) -> ImageAsset:
     with tifffile.TiffFile(
         io.BytesIO(_get(_object_url(uri) + "?alt=media", uri))
     ) as tiff:
-        page = tiff.pages[0]
+        page = tiff.pages.first
         crs, transform = _georeference(page, uri)
         data = _bands_first(tiff.asarray(), page)
     catalog.store(key, data)

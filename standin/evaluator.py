@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ NODE_KINDS = (
 )
 
 
-_LITERALS = {
+_LITERALS: dict[str, Callable[[Any], Any]] = {
     "constantValue": lambda content: content,
     "integerValue": int,
     "bytesValue": base64.b64decode,

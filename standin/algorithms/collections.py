@@ -173,7 +173,8 @@ def band_stack(
 def _first_band_names(collection: ImageCollection, name: str) -> list[Band]:
     if not collection.images:
         return []
-    return collection.images[0].bands
+    first_image: Image = collection.images[0]
+    return first_image.bands
 
 
 @algorithm("ImageCollection.mosaic")
