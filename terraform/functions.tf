@@ -39,6 +39,10 @@ resource "google_cloudfunctions2_function" "main" {
   description = each.value.description
   labels      = var.labels
 
+  # TODO: builds run as the project's default build service account, which projects
+  # whose organization blocks default grants leave without rights. A dedicated account
+  # in build_config.service_account, with log, Artifact Registry and source bucket
+  # grants, ends that dependence.
   build_config {
     runtime     = var.runtime
     entry_point = each.key

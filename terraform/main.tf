@@ -67,10 +67,6 @@ locals {
   )
 }
 
-data "google_project" "main" {
-  project_id = var.project_id
-}
-
 resource "google_project_service" "main" {
   for_each                   = local.services
   project                    = each.value.project
