@@ -116,6 +116,21 @@ class Image:
         return None
 
 
+def band_for(image: Image, index: int, algorithm_name: str) -> Band:
+    """Return the band that goes with band `index` of another image.
+
+    A one-band image goes with every band; otherwise bands pair up by position.
+    """
+    if len(image.bands) == 1:
+        return image.bands[0]
+    if index >= len(image.bands):
+        raise invalid_argument(
+            f"{algorithm_name}: The images must have 1 band or the same number "
+            "of bands."
+        )
+    return image.bands[index]
+
+
 def default_grid(image: Image) -> Grid:
     """Return the grid a request without its own grid renders the image on."""
     if image.grid is not None:

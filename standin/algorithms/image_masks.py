@@ -9,7 +9,7 @@ import numpy as np
 from standin.algorithms import Env, algorithm, as_image, as_list, as_string
 from standin.algorithms.image_bands import select_bands
 from standin.errors import invalid_argument
-from standin.image import Band, Image, Pixels, SampleContext, combine_masks
+from standin.image import Band, Image, Pixels, SampleContext, band_for, combine_masks
 
 
 def mask_values(pixels: Pixels) -> np.ndarray:
@@ -17,16 +17,6 @@ def mask_values(pixels: Pixels) -> np.ndarray:
     values = np.clip(pixels.values.astype(np.float32), 0.0, 1.0)
     values = np.where(np.isnan(values), 0.0, values).astype(np.float32)
     return values if pixels.mask is None else np.minimum(values, pixels.mask)
-
-
-def _mask_band_for(mask: Image, index: int, name: str) -> Band:
-    if len(mask.bands) == 1:
-        return mask.bands[0]
-    if index >= len(mask.bands):
-        raise invalid_argument(
-            f"{name}: The mask must have 1 band or as many bands as the image."
-        )
-    return mask.bands[index]
 
 
 def _masked_band(band: Band, mask_band: Band, replace: bool) -> Band:
@@ -47,7 +37,7 @@ def update_mask(env: Env, image: Any, mask: Any) -> Image:
     source = as_image(image, name, "image")
     masks = as_image(mask, name, "mask")
     bands = [
-        _masked_band(band, _mask_band_for(masks, i, name), replace=False)
+        _masked_band(band, band_for(masks, i, name), replace=False)
         for i, band in enumerate(source.bands)
     ]
     return source.with_bands(bands)
@@ -61,7 +51,7 @@ def mask(env: Env, image: Any, mask: Any = None) -> Image:
         return source.with_bands([_mask_as_values(band) for band in source.bands])
     masks = as_image(mask, name, "mask")
     bands = [
-        _masked_band(band, _mask_band_for(masks, i, name), replace=True)
+        _masked_band(band, band_for(masks, i, name), replace=True)
         for i, band in enumerate(source.bands)
     ]
     return source.with_bands(bands)
@@ -84,8 +74,7 @@ def unmask(env: Env, input: Any, value: Any = None, sameFootprint: Any = True) -
     fill = as_image(0 if value is None else value, name, "value")
     bands = []
     for index, band in enumerate(source.bands):
-        fill_band = fill.bands[index if len(fill.bands) > 1 else 0]
-        bands.append(_unmasked_band(band, fill_band))
+        bands.append(_unmasked_band(band, band_for(fill, index, name)))
     return source.with_bands(bands)
 
 
@@ -162,8 +151,7 @@ def blend(env: Env, bottom: Any, top: Any) -> Image:
     upper = as_image(top, "Image.blend", "top")
     bands = []
     for index, band in enumerate(lower.bands):
-        over = upper.bands[index if len(upper.bands) > 1 else 0]
-        bands.append(_blended_band(band, over))
+        bands.append(_blended_band(band, band_for(upper, index, "Image.blend")))
     return lower.with_bands(bands)
 
 

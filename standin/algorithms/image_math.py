@@ -10,7 +10,7 @@ import numpy as np
 from standin.algorithms import Env, algorithm, as_image, as_number, as_string_list
 from standin.algorithms.image_bands import select_bands
 from standin.errors import invalid_argument
-from standin.image import Band, Image, Pixels, SampleContext, combine_masks
+from standin.image import Band, Image, Pixels, SampleContext, band_for, combine_masks
 
 BinaryFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 UnaryFunction = Callable[[np.ndarray], np.ndarray]
@@ -106,6 +106,11 @@ def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(b == 0, 0, result)
 
 
+def _on_integers(function: BinaryFunction) -> BinaryFunction:
+    """Apply a bitwise function to both operands as 64-bit integers."""
+    return lambda a, b: function(a.astype(np.int64), b.astype(np.int64))
+
+
 def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     safe = np.where(b == 0, 1, b)
     return np.where(b == 0, 0, np.fmod(a, safe))
@@ -123,26 +128,11 @@ ARITHMETIC: dict[str, tuple[Callable[..., np.dtype[Any]], BinaryFunction]] = {
     "Image.atan2": (lambda a, b: DOUBLE, np.arctan2),
     "Image.hypot": (lambda a, b: DOUBLE, np.hypot),
     "Image.first": (union_dtype, lambda a, b: a),
-    "Image.bitwiseAnd": (
-        union_dtype,
-        lambda a, b: np.bitwise_and(a.astype(np.int64), b.astype(np.int64)),
-    ),
-    "Image.bitwiseOr": (
-        union_dtype,
-        lambda a, b: np.bitwise_or(a.astype(np.int64), b.astype(np.int64)),
-    ),
-    "Image.bitwiseXor": (
-        union_dtype,
-        lambda a, b: np.bitwise_xor(a.astype(np.int64), b.astype(np.int64)),
-    ),
-    "Image.leftShift": (
-        union_dtype,
-        lambda a, b: np.left_shift(a.astype(np.int64), b.astype(np.int64)),
-    ),
-    "Image.rightShift": (
-        union_dtype,
-        lambda a, b: np.right_shift(a.astype(np.int64), b.astype(np.int64)),
-    ),
+    "Image.bitwiseAnd": (union_dtype, _on_integers(np.bitwise_and)),
+    "Image.bitwiseOr": (union_dtype, _on_integers(np.bitwise_or)),
+    "Image.bitwiseXor": (union_dtype, _on_integers(np.bitwise_xor)),
+    "Image.leftShift": (union_dtype, _on_integers(np.left_shift)),
+    "Image.rightShift": (union_dtype, _on_integers(np.right_shift)),
 }
 
 COMPARISONS: dict[str, BinaryFunction] = {
@@ -308,8 +298,8 @@ def where(env: Env, input: Any, test: Any, value: Any) -> Image:
     values = as_image(value, name, "value")
     bands = []
     for index, band in enumerate(image.bands):
-        test_band = tests.bands[index if len(tests.bands) > 1 else 0]
-        value_band = values.bands[index if len(values.bands) > 1 else 0]
+        test_band = band_for(tests, index, name)
+        value_band = band_for(values, index, name)
         bands.append(_where_band(band, test_band, value_band))
     return image.with_bands(bands)
 
