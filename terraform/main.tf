@@ -37,7 +37,6 @@ locals {
       trigger     = "storage"
     }
   }
-  http_functions  = [for name, function in local.functions : name if function.trigger == "http"]
   event_functions = [for name, function in local.functions : name if function.trigger != "http"]
 
   # The project keeps these APIs when this configuration is destroyed, because other
