@@ -12,12 +12,17 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any
 
-from standin.algorithms.image_bands import select_bands
 from standin.catalog import Catalog
 from standin.encoding import DISPLAY_FORMATS, Raster, encode, normalise_format
 from standin.errors import invalid_argument
 from standin.evaluator import Evaluator
-from standin.image import Image, SampleContext, default_grid, grid_from_request
+from standin.image import (
+    Image,
+    SampleContext,
+    default_grid,
+    grid_from_request,
+    select_bands,
+)
 from standin.info import to_json, type_label
 from standin.projection import Grid
 from standin.visualize import options_from_thumbnail, visualize

@@ -17,6 +17,7 @@ import shapely.geometry
 import shapely.ops
 from PIL import Image as PILImage
 from PIL import ImageDraw
+from pyproj import Geod
 
 from standin.errors import invalid_argument
 from standin.projection import (
@@ -33,8 +34,6 @@ from standin.projection import (
 # Maximum length of an edge piece after densifying, in degrees for geographic CRSs.
 DENSIFY_DEGREES = 0.5
 DENSIFY_METRES = 50_000.0
-
-POLYGONAL = ("Polygon", "MultiPolygon")
 
 
 @dataclass(frozen=True)
@@ -140,8 +139,6 @@ class Geometry:
 
     def area(self) -> float:
         """Return the geodesic area in square metres."""
-        from pyproj import Geod
-
         return abs(
             Geod(ellps="WGS84").geometry_area_perimeter(self.to_shapely(WGS84))[0]
         )

@@ -9,6 +9,7 @@ band used twice in one expression is computed once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -129,6 +130,44 @@ def band_for(image: Image, index: int, algorithm_name: str) -> Band:
             "of bands."
         )
     return image.bands[index]
+
+
+def select_bands(image: Image, selectors: list[Any], algorithm_name: str) -> list[Band]:
+    """Return the bands matching each selector in turn: an index, a name or a regex."""
+    chosen: list[Band] = []
+    for selector in selectors:
+        if isinstance(selector, (int, float)) and not isinstance(selector, bool):
+            index = int(selector)
+            if not 0 <= index < len(image.bands):
+                raise invalid_argument(
+                    f"{algorithm_name}: Band index {index} out of range; the image has "
+                    f"{len(image.bands)} bands."
+                )
+            chosen.append(image.bands[index])
+            continue
+        if not isinstance(selector, str):
+            raise invalid_argument(
+                f"{algorithm_name}: Invalid band selector {selector!r}; expected a "
+                "band name, a regular expression or an index."
+            )
+        pattern = selector
+        matches = [band for band in image.bands if _full_match(pattern, band.name)]
+        if not matches:
+            raise invalid_argument(
+                f"{algorithm_name}: Pattern '{pattern}' did not match any bands. "
+                f"Available bands: {image.band_names}."
+            )
+        chosen.extend(matches)
+    return chosen
+
+
+def _full_match(pattern: str, name: str) -> bool:
+    if pattern == name:
+        return True
+    try:
+        return re.fullmatch(pattern, name) is not None
+    except re.error:
+        return False
 
 
 def default_grid(image: Image) -> Grid:

@@ -9,7 +9,14 @@ import numpy as np
 from PIL import ImageColor
 
 from standin.errors import invalid_argument
-from standin.image import Band, Image, Pixels, SampleContext, combine_masks
+from standin.image import (
+    Band,
+    Image,
+    Pixels,
+    SampleContext,
+    combine_masks,
+    select_bands,
+)
 
 NAME = "Image.visualize"
 PALETTE_STEPS = 1024
@@ -170,8 +177,6 @@ def visualize(
     image: Image, band_names: list[str] | None, options: dict[str, Any]
 ) -> Image:
     """Return an image of 8-bit display bands: vis-gray, or vis-red/green/blue."""
-    from standin.algorithms.image_bands import select_bands
-
     if band_names:
         bands = select_bands(image, band_names, NAME)
     else:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from standin.algorithms import Env, algorithm, as_image, as_string, as_string_list
-from standin.algorithms.image_bands import select_bands
 from standin.algorithms.image_math import (
     ARITHMETIC,
     BYTE,
@@ -25,7 +24,7 @@ from standin.algorithms.image_math import (
 )
 from standin.algorithms.image_math import where as where_algorithm
 from standin.errors import invalid_argument
-from standin.image import Image, constant_image
+from standin.image import Image, constant_image, select_bands
 
 NAME = "Image.parseExpression"
 DEFAULT_IMAGE = "DEFAULT_EXPRESSION_IMAGE"

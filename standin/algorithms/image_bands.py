@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from standin.algorithms import (
@@ -16,7 +15,14 @@ from standin.algorithms import (
 from standin.cloud_geotiff import load_geotiff_asset
 from standin.elements import Date, Feature
 from standin.errors import invalid_argument
-from standin.image import Band, Image, constant_image, image_from_asset, load_image
+from standin.image import (
+    Band,
+    Image,
+    constant_image,
+    image_from_asset,
+    load_image,
+    select_bands,
+)
 
 
 @algorithm("Image.load")
@@ -33,39 +39,6 @@ def load_geotiff(env: Env, uri: Any) -> Image:
 @algorithm("Image.constant")
 def constant(env: Env, value: Any) -> Image:
     return constant_image(value)
-
-
-def select_bands(image: Image, selectors: list[Any], algorithm_name: str) -> list[Band]:
-    """Return the bands matching each selector in turn: an index, a name or a regex."""
-    chosen: list[Band] = []
-    for selector in selectors:
-        if isinstance(selector, (int, float)) and not isinstance(selector, bool):
-            index = int(selector)
-            if not 0 <= index < len(image.bands):
-                raise invalid_argument(
-                    f"{algorithm_name}: Band index {index} out of range; the image has "
-                    f"{len(image.bands)} bands."
-                )
-            chosen.append(image.bands[index])
-            continue
-        pattern = as_string(selector, algorithm_name, "bandSelectors")
-        matches = [band for band in image.bands if _full_match(pattern, band.name)]
-        if not matches:
-            raise invalid_argument(
-                f"{algorithm_name}: Pattern '{pattern}' did not match any bands. "
-                f"Available bands: {image.band_names}."
-            )
-        chosen.extend(matches)
-    return chosen
-
-
-def _full_match(pattern: str, name: str) -> bool:
-    if pattern == name:
-        return True
-    try:
-        return re.fullmatch(pattern, name) is not None
-    except re.error:
-        return False
 
 
 def rename_bands(

@@ -7,9 +7,16 @@ from typing import Any
 import numpy as np
 
 from standin.algorithms import Env, algorithm, as_image, as_list, as_string
-from standin.algorithms.image_bands import select_bands
 from standin.errors import invalid_argument
-from standin.image import Band, Image, Pixels, SampleContext, band_for, combine_masks
+from standin.image import (
+    Band,
+    Image,
+    Pixels,
+    SampleContext,
+    band_for,
+    combine_masks,
+    select_bands,
+)
 
 
 def mask_values(pixels: Pixels) -> np.ndarray:

@@ -8,9 +8,16 @@ from typing import Any
 import numpy as np
 
 from standin.algorithms import Env, algorithm, as_image, as_number, as_string_list
-from standin.algorithms.image_bands import select_bands
 from standin.errors import invalid_argument
-from standin.image import Band, Image, Pixels, SampleContext, band_for, combine_masks
+from standin.image import (
+    Band,
+    Image,
+    Pixels,
+    SampleContext,
+    band_for,
+    combine_masks,
+    select_bands,
+)
 
 BinaryFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 UnaryFunction = Callable[[np.ndarray], np.ndarray]

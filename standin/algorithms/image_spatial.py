@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +21,7 @@ from standin.algorithms import (
 from standin.errors import invalid_argument
 from standin.geometry import Geometry
 from standin.image import (
+    DEFAULT_PROJECTION,
     Band,
     Image,
     Pixels,
@@ -303,8 +303,6 @@ def _coordinate_band(name: str, axis: int) -> Band:
         x, y = coordinates.full()
         return Pixels(np.array(x if axis == 0 else y, dtype=np.float64))
 
-    from standin.image import DEFAULT_PROJECTION
-
     return Band(name, np.dtype(np.float64), DEFAULT_PROJECTION, None, compute)
 
 
@@ -328,18 +326,5 @@ def pixel_area(env: Env) -> Image:
             np.asarray(scale * np.cos(np.radians(latitude)), dtype=np.float64)
         )
 
-    from standin.image import DEFAULT_PROJECTION
-
     band = Band("area", np.dtype(np.float64), DEFAULT_PROJECTION, None, compute)
     return Image([band])
-
-
-def metres_per_pixel(grid: Grid) -> tuple[float, float]:
-    """Return pixel width and height in metres at the grid's centre."""
-    sx, shx, _, shy, sy, _ = grid.transform
-    if not is_geographic(grid.crs):
-        unit = metres_per_unit(grid.crs)
-        return math.hypot(sx, shy) * unit, math.hypot(shx, sy) * unit
-    _, ymin, _, ymax = grid.bounds()
-    latitude = math.radians((ymin + ymax) / 2)
-    return abs(sx) * METRES_PER_DEGREE * math.cos(latitude), abs(sy) * METRES_PER_DEGREE
