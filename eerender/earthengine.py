@@ -62,7 +62,7 @@ class PixelResponse:
 def load_credentials(settings: Settings) -> Credentials:
     """Return the credentials the configuration names, or raise ConfigurationError."""
     if settings.ee_static_token:
-        return TokenCredentials(token=settings.ee_static_token)
+        return TokenCredentials(token=settings.ee_static_token)  # type: ignore[no-untyped-call]
     try:
         credentials, _ = google.auth.default(
             scopes=[EARTH_ENGINE_SCOPE, CLOUD_PLATFORM_SCOPE]
@@ -79,7 +79,7 @@ def load_credentials(settings: Settings) -> Credentials:
 
 def build_session(settings: Settings) -> requests.Session:
     """An AuthorizedSession with a connection pool sized for concurrent requests."""
-    session = AuthorizedSession(load_credentials(settings))
+    session = AuthorizedSession(load_credentials(settings))  # type: ignore[no-untyped-call]
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -198,9 +198,9 @@ class EarthEngineClient:
 
         self._log(operation, url, response.status_code, started)
         if response.status_code != HTTPStatus.OK:
-            error = translate_error(response, operation, self._settings.ee_project)
+            failure = translate_error(response, operation, self._settings.ee_project)
             response.close()
-            raise error
+            raise failure
         return response
 
     def _log(

@@ -64,7 +64,7 @@ class CloudLoggingFormatter(logging.Formatter):
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stdout`` is at the time, not at start-up."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stdout
 

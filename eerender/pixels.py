@@ -46,13 +46,14 @@ class PixelStream(io.RawIOBase):
         self._replay = b""
         self._head = b""
         self._tail = b""
-        self._crc = google_crc32c.Checksum()
+        self._crc = google_crc32c.Checksum()  # type: ignore[no-untyped-call]
         self._finished = False
         self._received = 0
 
     @property
     def crc32c(self) -> int:
-        return int.from_bytes(self._crc.digest(), "big")
+        digest: bytes = self._crc.digest()  # type: ignore[no-untyped-call]
+        return int.from_bytes(digest, "big")
 
     def readable(self) -> bool:
         return True
@@ -109,7 +110,7 @@ class PixelStream(io.RawIOBase):
         return b"".join(parts)
 
     def _consume(self, piece: bytes) -> None:
-        self._crc.update(piece)
+        self._crc.update(piece)  # type: ignore[no-untyped-call]
         if len(self._head) < 16:
             self._head = (self._head + piece)[:16]
         self._tail = (self._tail + piece)[-16:]

@@ -80,10 +80,11 @@ def signed_url(
 ) -> str:
     """Return a V4 GET URL for ``gs://bucket/name`` valid for ``ttl_seconds``."""
     blob = client.bucket(bucket).blob(name)
-    return blob.generate_signed_url(
+    url: str = blob.generate_signed_url(
         version="v4",
         method="GET",
         expiration=datetime.timedelta(seconds=ttl_seconds),
         credentials=signer,
         api_access_endpoint=client.api_endpoint,
     )
+    return url

@@ -1,0 +1,1 @@
+"""Trigger-independent core of the Earth Engine rendering functions."""
