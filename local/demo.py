@@ -3,7 +3,9 @@
 Run with `make demo`. It starts the Earth Engine stand-in, fake-gcs-server and the HTTP
 function on free ports of 127.0.0.1, sends render requests in both delivery modes,
 follows the redirect, downloads the stored copy, checks each image decodes at the
-requested size, and stops everything.
+requested size, and stops everything. The events part publishes a request to the local
+Pub/Sub stand-in and uploads an elevation GeoTIFF, whose preview the bucket trigger
+renders.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import io
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -122,20 +125,127 @@ def store_demo(stack_urls: stack.Stack) -> None:
     )
 
 
+# Previews of uploaded elevation GeoTIFFs, with the same classic palette.
+ELEVATION_PREVIEW = {
+    "dimensions": 512,
+    "min": 0,
+    "max": 8000,
+    "palette": PALETTED_ELEVATION["palette"],
+    "format": "png",
+}
+# Nepal and the Tibetan plateau, wide enough to show at the stand-in's resolution.
+HIMALAYA = [80, 26, 92, 32]
+
+
+def pubsub_demo(running: stack.Stack) -> None:
+    """Publish a render request and fetch the object its announcement names."""
+    from local import publish
+
+    request = {**PALETTED_ELEVATION, "region": [5, 44, 12, 48], "dimensions": "700x400"}
+    request_id = "demo-alps"
+    request_file = OUT / "alps-request.json"
+    request_file.write_text(json.dumps(request))
+    publish.main(
+        [str(request_file), "--api-url", running.pubsub_url]
+        + ["--attribute", f"request_id={request_id}"]
+    )
+    outcome = publish.wait_for_outcome(running.pubsub_url, request_id, TIMEOUT)
+    if outcome is None or outcome.get("status") != "rendered":
+        raise SystemExit(f"request {request_id} was not rendered: {outcome}")
+    print(f"  announced on {stack.RESULTS_TOPIC}: {outcome['uri']}")
+    data = download(running.gcs_url, outcome["bucket"], outcome["object"])
+    print("  wrote", check_image(data, (700, 400), OUT / "alps-pubsub.png"))
+
+
+def geotiff_demo(running: stack.Stack) -> None:
+    """Upload an elevation GeoTIFF and wait for the bucket trigger's preview."""
+    geotiff = {
+        "expression": ELEVATION,
+        "region": HIMALAYA,
+        "dimensions": "600x300",
+        "format": "GEO_TIFF",
+    }
+    answer = requests.post(
+        running.function_url,
+        json=geotiff,
+        headers={"Accept": "application/json"},
+        timeout=TIMEOUT,
+    )
+    answer.raise_for_status()
+    tiff = requests.get(answer.json()["url"], timeout=TIMEOUT)
+    tiff.raise_for_status()
+    (OUT / "himalaya.tif").write_bytes(tiff.content)
+
+    name = "dem/himalaya.tif"
+    upload_url = (
+        f"{running.gcs_url}/upload/storage/v1/b/{stack.UPLOAD_BUCKET}/o"
+        f"?uploadType=media&name={quote(name, safe='')}"
+    )
+    uploaded = requests.post(
+        upload_url,
+        data=tiff.content,
+        headers={"Content-Type": "image/tiff"},
+        timeout=TIMEOUT,
+    )
+    uploaded.raise_for_status()
+    print(f"Uploaded gs://{stack.UPLOAD_BUCKET}/{name} ({len(tiff.content)} bytes)")
+
+    prefix = f"renders/previews/{stack.UPLOAD_BUCKET}/{name}."
+    preview = wait_for_object(running.gcs_url, stack.RENDER_BUCKET, prefix)
+    print(f"  preview gs://{stack.RENDER_BUCKET}/{preview}")
+    data = download(running.gcs_url, stack.RENDER_BUCKET, preview)
+    print("  wrote", check_image(data, (512, 256), OUT / "himalaya-preview.png"))
+
+
+def wait_for_object(gcs_url: str, bucket: str, prefix: str) -> str:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        listing = requests.get(
+            f"{gcs_url}/storage/v1/b/{bucket}/o",
+            params={"prefix": prefix},
+            timeout=TIMEOUT,
+        )
+        listing.raise_for_status()
+        items = listing.json().get("items", [])
+        finished = [i["name"] for i in items if not i["name"].endswith(".json")]
+        if finished:
+            return str(finished[0])
+        if items:
+            record = download(gcs_url, bucket, items[0]["name"])
+            raise SystemExit(f"the preview failed: {record.decode()[:2000]}")
+        time.sleep(0.2)
+    raise SystemExit(f"no object under gs://{bucket}/{prefix} within {TIMEOUT} s")
+
+
+def download(gcs_url: str, bucket: str, name: str) -> bytes:
+    url = f"{gcs_url}/storage/v1/b/{bucket}/o/{quote(name, safe='')}?alt=media"
+    data = requests.get(url, timeout=TIMEOUT)
+    data.raise_for_status()
+    return data.content
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     print(
-        "Starting the Earth Engine stand-in, fake-gcs-server and the HTTP function..."
+        "Starting the Earth Engine stand-in, fake-gcs-server, Pub/Sub stand-in and "
+        "the functions..."
     )
-    with stack.running(STARTUP_CHECK="true") as running:
+    overrides = {
+        "STARTUP_CHECK": "true",
+        "GEOTIFF_PREVIEW": json.dumps(ELEVATION_PREVIEW),
+    }
+    with stack.running(events=True, **overrides) as running:
         print(
             f"  function {running.function_url}\n"
             f"  earth engine {running.ee_url}\n"
-            f"  storage {running.gcs_url}"
+            f"  storage {running.gcs_url}\n"
+            f"  pub/sub {running.pubsub_url}"
         )
         redirect_demo(running.function_url)
         query_demo(running.function_url)
         store_demo(running)
+        pubsub_demo(running)
+        geotiff_demo(running)
     print("Done; servers stopped.")
     return 0
 
