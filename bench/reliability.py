@@ -231,7 +231,7 @@ def run(
 
 
 def _inject_fault(ee_url: str, rng: random.Random) -> None:
-    fault = {
+    fault: dict[str, Any] = {
         "fault": rng.choice(FAULT_KINDS),
         "method": rng.choice(FAULT_METHODS),
         "count": rng.randint(1, 3),
@@ -311,7 +311,7 @@ def http_deliver(url: str) -> Deliver:
             )
         except requests.RequestException:
             return 0
-        return answer.status_code
+        return int(answer.status_code)
 
     return deliver
 
@@ -340,11 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     from local import stack
 
     prefix = f"reliability/{uuid.uuid4().hex[:8]}/"
-    overrides = {
-        "RENDER_OBJECT_PREFIX": prefix,
-        "EE_MAX_ATTEMPTS": str(args.ee_attempts),
-    }
-    with stack.running(events=True, **overrides) as running:
+    with stack.running(
+        events=True,
+        RENDER_OBJECT_PREFIX=prefix,
+        EE_MAX_ATTEMPTS=str(args.ee_attempts),
+    ) as running:
         settings = Settings.from_environ(running.env)
         deliver = http_deliver(running.pubsub_function_url + "/")
         figures = run(

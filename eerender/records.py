@@ -88,7 +88,8 @@ class RecordStore:
                     limit=max_bytes,
                 )
             # The blob carries the generation it was fetched with.
-            return blob.download_as_bytes(timeout=self._timeout)
+            content: bytes = blob.download_as_bytes(timeout=self._timeout)
+            return content
         except api_exceptions.NotFound:
             return None
         except api_exceptions.GoogleAPICallError as error:

@@ -263,8 +263,17 @@ def _recordable(data: Any) -> Any:
 
 @contextlib.contextmanager
 def event_logging(event: CloudEvent) -> Iterator[None]:
-    """Tag every log line written while handling ``event`` with its id."""
-    logs.bind(services.get().settings.ee_project, None, event_id=event["id"])
+    """Tag every log line written while handling ``event`` with its id.
+
+    A deployment whose settings are invalid is logged at ERROR here, with the fix,
+    and raised so the event waits for it.
+    """
+    try:
+        settings = services.get().settings
+    except RenderError as error:
+        log_outcome(envelope_context(event, "event"), error)
+        raise
+    logs.bind(settings.ee_project, None, event_id=event["id"])
     try:
         yield
     finally:

@@ -142,7 +142,7 @@ def _session(pubsub_url: str) -> requests.Session:
     credentials, _ = google.auth.default(
         scopes=["https://www.googleapis.com/auth/pubsub"]
     )
-    return AuthorizedSession(credentials)
+    return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
 
 
 def _read(path: str) -> str:

@@ -120,8 +120,7 @@ class PubSubStandin:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._httpd.server_port}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -193,7 +192,7 @@ class PubSubStandin:
 def _check_publish(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         raise PublishError('The request body must be {"messages": [...]}.')
-    messages = body["messages"]
+    messages: list[dict[str, Any]] = body["messages"]
     if not 1 <= len(messages) <= MAX_MESSAGES_PER_PUBLISH:
         raise PublishError(
             f"A publish request takes 1 to {MAX_MESSAGES_PER_PUBLISH} messages, "
