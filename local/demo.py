@@ -159,7 +159,7 @@ def pubsub_demo(running: stack.Stack) -> None:
 
 def geotiff_demo(running: stack.Stack) -> None:
     """Upload an elevation GeoTIFF and wait for the bucket trigger's preview."""
-    geotiff = {
+    geotiff: dict[str, Any] = {
         "expression": ELEVATION,
         "region": HIMALAYA,
         "dimensions": "600x300",
@@ -230,11 +230,11 @@ def main() -> int:
         "Starting the Earth Engine stand-in, fake-gcs-server, Pub/Sub stand-in and "
         "the functions..."
     )
-    overrides = {
-        "STARTUP_CHECK": "true",
-        "GEOTIFF_PREVIEW": json.dumps(ELEVATION_PREVIEW),
-    }
-    with stack.running(events=True, **overrides) as running:
+    with stack.running(
+        events=True,
+        STARTUP_CHECK="true",
+        GEOTIFF_PREVIEW=json.dumps(ELEVATION_PREVIEW),
+    ) as running:
         print(
             f"  function {running.function_url}\n"
             f"  earth engine {running.ee_url}\n"
