@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,8 @@ from standin.projection import Grid, is_geographic
 
 # zlib level 1: PNGs are made per request, so speed beats a few percent of size.
 PNG_COMPRESS_LEVEL = 1
+# PNG colour type by channel count: grey, grey + alpha, RGB, RGBA.
+_PNG_COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}
 JPEG_QUALITY = 85
 
 # GeoTIFF tags and GeoKeys (GeoTIFF 1.1, OGC 19-008r4).
@@ -89,25 +93,56 @@ def encode(
     return encoder(raster, filename_prefix or "download"), CONTENT_TYPES[file_format]
 
 
-def _display_array(raster: Raster) -> np.ndarray:
-    channels = [np.clip(p.values, 0, 255).astype(np.uint8) for p in raster.pixels]
-    return channels[0] if len(channels) == 1 else np.stack(channels, axis=-1)
+def _display_array(raster: Raster, alpha: np.ndarray | None = None) -> np.ndarray:
+    """Return the bands as 8-bit channels (values clipped to 0-255), plus alpha."""
+    count = len(raster.pixels) + (alpha is not None)
+    array = np.empty((*raster.grid.shape, count), dtype=np.uint8)
+    for index, pixels in enumerate(raster.pixels):
+        values = pixels.values
+        if values.dtype != np.uint8:
+            values = np.nan_to_num(np.clip(values, 0, 255))
+        array[..., index] = values
+    if alpha is not None:
+        array[..., -1] = alpha
+    return array[..., 0] if count == 1 else array
 
 
 def _png(raster: Raster, prefix: str) -> bytes:
-    array = _display_array(raster)
     mask = raster.mask()
+    alpha = None
     if mask is not None and bool((mask < 1).any()):
         alpha = np.round(mask * 255).astype(np.uint8)
-        if array.ndim == 2:
-            array = np.stack([array, alpha], axis=-1)
-        else:
-            array = np.concatenate([array, alpha[..., None]], axis=-1)
-    buffer = io.BytesIO()
-    PILImage.fromarray(array).save(
-        buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL
+    return png_bytes(_display_array(raster, alpha))
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    """Encode an 8-bit (rows, cols) or (rows, cols, channels) array as PNG.
+
+    Written directly because Pillow always runs adaptive row filtering, which
+    made PNG encoding most of a 1024x1024 render. Unfiltered rows with zlib
+    level 1 encode about four times faster, and palette renders stay smaller.
+    """
+    height, width = array.shape[:2]
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    rows = np.empty((height, width * channels + 1), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type None
+    rows[:, 1:] = array.reshape(height, width * channels)
+    header = struct.pack(
+        ">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPES[channels], 0, 0, 0
     )
-    return buffer.getvalue()
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESS_LEVEL)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
 
 
 def _jpeg(raster: Raster, prefix: str) -> bytes:
