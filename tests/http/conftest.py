@@ -42,6 +42,21 @@ def client(make_client: MakeClient) -> FlaskClient:
     return make_client()
 
 
+@pytest.fixture
+def unregistered_client(
+    gcs_server: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FlaskClient]:
+    """A function whose Earth Engine project is not registered."""
+    process = stack.standin(stack.free_port(), "--project-state", "not-registered")
+    process.start()
+    try:
+        for name, value in stack.function_env(process.url, gcs_server).items():
+            monkeypatch.setenv(name, value)
+        yield create_app("render_http", str(stack.ROOT / "main.py")).test_client()
+    finally:
+        process.stop()
+
+
 def add_fault(ee_url: str, **fault: Any) -> None:
     requests.post(
         f"{ee_url}/_standin/faults", json=fault, timeout=10

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from flask.testing import FlaskClient
-from functions_framework import create_app
 
-from local import stack
 from tests.http.conftest import MakeClient, stats
 
 
@@ -21,20 +16,6 @@ def test_health_ok(make_client: MakeClient, standin_control: str) -> None:
     assert first.get_json() == {"healthy": True}
     assert second.status_code == 200
     assert stats(standin_control)["requests"]["thumbnails.create"] == 1
-
-
-@pytest.fixture
-def unregistered_client(
-    gcs_server: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FlaskClient]:
-    process = stack.standin(stack.free_port(), "--project-state", "not-registered")
-    process.start()
-    try:
-        for name, value in stack.function_env(process.url, gcs_server).items():
-            monkeypatch.setenv(name, value)
-        yield create_app("render_http", str(stack.ROOT / "main.py")).test_client()
-    finally:
-        process.stop()
 
 
 def test_health_names_missing_registration(unregistered_client: FlaskClient) -> None:
