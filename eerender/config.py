@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from eerender.errors import ConfigurationError
 
 MIB = 1024 * 1024
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 # Function groups, named after the entry points in main.py.
 RENDER = ("render_http", "render_pubsub", "render_storage", "chat_google", "chat_slack")
@@ -241,6 +243,85 @@ ENVIRONMENT: dict[str, EnvVar] = {
             "Maximum number of renders one POST /batch may publish.",
             HTTP,
         ),
+        EnvVar(
+            "RENDER_ALLOWED_ASSET_PREFIXES",
+            "*",
+            "Comma-separated Earth Engine asset id prefixes an expression may load; "
+            "'*' allows every asset, an empty value none.",
+            RENDER,
+        ),
+        EnvVar(
+            "RENDER_ALLOWED_SOURCE_BUCKETS",
+            "*",
+            "Comma-separated buckets whose gs:// objects an expression may read "
+            "(Image.loadGeoTIFF and the other URI loaders); '*' allows every bucket, "
+            "an empty value none.",
+            RENDER,
+        ),
+        EnvVar(
+            "RENDER_ALLOWED_ALGORITHMS",
+            "*",
+            "Comma-separated Earth Engine algorithms an expression may call, "
+            "'Family.*' for a family; '*' allows all but the BigQuery and Vertex AI "
+            "ones, which must be named.",
+            RENDER,
+        ),
+        EnvVar(
+            "HTTP_AUTH_MODES",
+            "iam",
+            "How the HTTP function authenticates callers: 'iam' (Cloud Run IAM, no "
+            "check in code), or 'hmac', 'signed-link' or both, comma-separated.",
+            HTTP,
+        ),
+        EnvVar(
+            "HTTP_HMAC_KEYS",
+            "",
+            "Comma-separated KEY_ID:SECRET pairs that sign webhook requests "
+            "(X-Render-Signature); secrets of at least 32 characters.",
+            HTTP,
+            secret=True,
+        ),
+        EnvVar(
+            "HTTP_HMAC_MAX_SKEW",
+            "300",
+            "Seconds a signed webhook's X-Render-Timestamp may differ from the clock.",
+            HTTP,
+        ),
+        EnvVar(
+            "HTTP_LINK_KEYS",
+            "",
+            "Comma-separated KEY_ID:SECRET pairs that sign GET links "
+            "(expires, signature); secrets of at least 32 characters.",
+            HTTP,
+            secret=True,
+        ),
+        EnvVar(
+            "HTTP_TRUSTED_PROXY_HOPS",
+            "1",
+            "Proxies that append to X-Forwarded-For in front of the function; the "
+            "client address is that many entries from the right.",
+            HTTP,
+        ),
+        EnvVar(
+            "HTTP_RATE_LIMIT",
+            "0",
+            "Requests per minute each caller may make to one instance; 0 turns the "
+            "limit off.",
+            HTTP,
+        ),
+        EnvVar(
+            "HTTP_RATE_BURST",
+            "20",
+            "Requests a caller may make at once before HTTP_RATE_LIMIT applies.",
+            HTTP,
+        ),
+        EnvVar(
+            "HTTP_MAX_PIXELS",
+            "0",
+            "Largest output, in pixels (width x height), one HTTP request may ask "
+            "for; 0 leaves only the output size limits.",
+            HTTP,
+        ),
     )
 }
 
@@ -302,6 +383,18 @@ class Settings:
         default_factory=lambda: {"dimensions": 512, "format": "png"}, hash=False
     )
     batch_max_items: int = 1000
+    # None allows everything; an empty set allows nothing. See eerender.policy.
+    allowed_asset_prefixes: frozenset[str] | None = None
+    allowed_source_buckets: frozenset[str] | None = None
+    allowed_algorithms: frozenset[str] | None = None
+    http_auth_modes: frozenset[str] = frozenset({"iam"})
+    hmac_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    hmac_max_skew: int = 300
+    link_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    trusted_proxy_hops: int = 1
+    rate_limit_per_minute: int = 0
+    rate_burst: int = 20
+    max_pixels: int = 0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -354,9 +447,21 @@ class Settings:
             request_prefix=env.text("REQUEST_PREFIX"),
             geotiff_preview=env.json_object("GEOTIFF_PREVIEW"),
             batch_max_items=env.integer("BATCH_MAX_ITEMS", minimum=1),
+            allowed_asset_prefixes=env.allow_list("RENDER_ALLOWED_ASSET_PREFIXES"),
+            allowed_source_buckets=env.allow_list("RENDER_ALLOWED_SOURCE_BUCKETS"),
+            allowed_algorithms=env.allow_list("RENDER_ALLOWED_ALGORITHMS"),
+            http_auth_modes=env.auth_modes("HTTP_AUTH_MODES"),
+            hmac_keys=env.signing_keys("HTTP_HMAC_KEYS"),
+            hmac_max_skew=env.integer("HTTP_HMAC_MAX_SKEW", minimum=1, maximum=3600),
+            link_keys=env.signing_keys("HTTP_LINK_KEYS"),
+            trusted_proxy_hops=env.integer("HTTP_TRUSTED_PROXY_HOPS", minimum=0),
+            rate_limit_per_minute=env.integer("HTTP_RATE_LIMIT", minimum=0),
+            rate_burst=env.integer("HTTP_RATE_BURST", minimum=1),
+            max_pixels=env.integer("HTTP_MAX_PIXELS", minimum=0),
         )
         env.raise_problems()
         settings._check_static_token()
+        settings._check_auth_keys()
         return settings
 
     def _check_static_token(self) -> None:
@@ -371,6 +476,20 @@ class Settings:
                 code="STATIC_TOKEN_NOT_LOCAL",
                 field="EE_STATIC_TOKEN",
             )
+
+    def _check_auth_keys(self) -> None:
+        # A mode without keys would reject every request with a misleading 401.
+        for mode, variable, keys in (
+            ("hmac", "HTTP_HMAC_KEYS", self.hmac_keys),
+            ("signed-link", "HTTP_LINK_KEYS", self.link_keys),
+        ):
+            if mode in self.http_auth_modes and not keys:
+                raise ConfigurationError(
+                    f"HTTP_AUTH_MODES includes {mode} but {variable} is empty. Give "
+                    f"{variable} from Secret Manager, or remove {mode}.",
+                    code="AUTH_KEYS_MISSING",
+                    field=variable,
+                )
 
     def bucket_allowed(self, bucket: str) -> bool:
         return bucket in self.allowed_buckets
@@ -454,6 +573,49 @@ class _Reader:
             self._problems.append(f"{name} must be a JSON object, not {raw[:50]!r}")
             return {}
         return value
+
+    def allow_list(self, name: str) -> frozenset[str] | None:
+        """Read a comma-separated allow-list: ``*`` allows all (None), empty none."""
+        items = self.items(name)
+        if "*" not in items:
+            return frozenset(items)
+        if len(items) > 1:
+            self._problems.append(
+                f"{name} mixes '*' with other entries; '*' already allows everything"
+            )
+        return None
+
+    def auth_modes(self, name: str) -> frozenset[str]:
+        modes = frozenset(self.items(name))
+        unknown = sorted(modes - {"iam", "hmac", "signed-link"})
+        if unknown or not modes:
+            self._problems.append(
+                f"{name}={self.text(name)!r} is not valid; use 'iam', or 'hmac', "
+                "'signed-link' or both"
+            )
+        elif "iam" in modes and len(modes) > 1:
+            # Callers of hmac or signed-link need a public service, and behind a
+            # public service no ID token has been checked.
+            self._problems.append(
+                f"{name} combines 'iam' with {', '.join(sorted(modes - {'iam'}))}; "
+                "Cloud Run IAM and signed requests need different deployments"
+            )
+        return modes
+
+    def signing_keys(self, name: str) -> tuple[tuple[str, str], ...]:
+        """Read KEY_ID:SECRET pairs; a bare secret gets the key id ``default``."""
+        keys: list[tuple[str, str]] = []
+        for item in self.items(name):
+            key_id, _, secret = item.partition(":") if ":" in item else ("", "", item)
+            key_id = key_id or "default"
+            if not _KEY_ID.fullmatch(key_id) or len(secret) < 32:
+                self._problems.append(
+                    f"{name} entry {len(keys) + 1} is not KEY_ID:SECRET with a key id "
+                    "of letters, digits, '_' or '-' and a secret of at least 32 "
+                    "characters"
+                )
+            keys.append((key_id, secret))
+        return tuple(keys)
 
     def raise_problems(self) -> None:
         if self._problems:
