@@ -15,42 +15,20 @@ from eerender.errors import (
     ThumbnailExpired,
     UpstreamBusy,
 )
+from eerender.request import parse_render_request
 from local import stack
+from local.demo import ELEVATION
 
-BODY = {
-    "expression": {
-        "result": "0",
-        "values": {
-            "0": {
-                "functionInvocationValue": {
-                    "functionName": "Image.clipToBoundsAndScale",
-                    "arguments": {
-                        "input": {
-                            "functionInvocationValue": {
-                                "functionName": "Image.load",
-                                "arguments": {
-                                    "id": {"constantValue": "USGS/SRTMGL1_003"}
-                                },
-                            }
-                        },
-                        "geometry": {
-                            "functionInvocationValue": {
-                                "functionName": "GeometryConstructors.Rectangle",
-                                "arguments": {
-                                    "coordinates": {"constantValue": [0, 40, 10, 50]},
-                                    "geodesic": {"constantValue": False},
-                                },
-                            }
-                        },
-                        "width": {"constantValue": 64},
-                        "height": {"constantValue": 64},
-                    },
-                }
-            }
-        },
+# A 64 x 64 GeoTIFF of elevation, built the way every trigger builds its body.
+BODY = parse_render_request(
+    {
+        "expression": ELEVATION,
+        "region": [0, 40, 10, 50],
+        "dimensions": "64x64",
+        "format": "geotiff",
     },
-    "fileFormat": "GEO_TIFF",
-}
+    Settings(ee_project=stack.LOCAL_PROJECT),
+).thumbnail_body()
 
 
 def client_for(url: str, **overrides: str) -> EarthEngineClient:

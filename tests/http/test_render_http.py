@@ -14,19 +14,10 @@ import requests
 from flask.testing import FlaskClient
 from PIL import Image
 
+from local.demo import ELEVATION
 from tests.http.conftest import MakeClient, add_fault, stats
 
-SRTM = {
-    "result": "0",
-    "values": {
-        "0": {
-            "functionInvocationValue": {
-                "functionName": "Image.load",
-                "arguments": {"id": {"constantValue": "USGS/SRTMGL1_003"}},
-            }
-        }
-    },
-}
+SRTM = ELEVATION
 
 ELEVATION_REQUEST: dict[str, Any] = {
     "expression": SRTM,
