@@ -7,8 +7,8 @@ functions-framework on 127.0.0.1 against the Earth Engine stand-in and fake-gcs-
 A share of the events are duplicates of earlier ones (the same message delivered again
 after it was acknowledged, as Pub/Sub may do), a share are invalid (a bad palette, an
 unknown asset), and before a share of the events a fault is queued in the stand-in (429,
-500, 503, a connection reset or a slow answer). Every event the function answers with
-an error is delivered again with backoff, as the platform does.
+500, 503, a connection reset or a slow response). Every event for which the function
+returns an error is delivered again with backoff, as the platform does.
 
 It prints events sent, results written, failures recorded, duplicates rendered (pixel
 downloads beyond one per written result) and lost requests (neither a result nor a
@@ -75,7 +75,7 @@ class PlannedRequest:
 
 @dataclass
 class Figures:
-    """What a run measured."""
+    """Counts of one run: events, deliveries, results, failures and losses."""
 
     events_sent: int = 0
     distinct_requests: int = 0

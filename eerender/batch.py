@@ -15,8 +15,8 @@ Results land under ``<RENDER_OBJECT_PREFIX>batches/<batch id>/``:
 One record object per item, rather than one manifest rewritten under a generation
 precondition, because items finish concurrently on many instances: a shared object
 would make every finisher contend for one write per second and retry on 412. Each
-item record is created once, whoever finishes last sees all of them in a strongly
-consistent listing, and the manifest is created once with ``if_generation_match=0``.
+item record is created once. The item that finishes last sees all of them in a strongly
+consistent listing and creates the manifest once with ``if_generation_match=0``.
 Progress is the listing of ``items/``.
 """
 
@@ -58,7 +58,7 @@ _PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
 
 @dataclass(frozen=True)
 class BatchItem:
-    """Where one item of a batch reports its outcome."""
+    """Bucket, prefix and index under which one batch item reports its outcome."""
 
     bucket: str
     prefix: str

@@ -108,7 +108,7 @@ def check_type(event: CloudEvent, expected: str) -> None:
     """Raise InvalidRequest when the trigger was wired to the wrong event type."""
     if event["type"] != expected:
         raise InvalidRequest(
-            f"Event type {event['type']!r} is not handled here; this function takes "
+            f"Event type {event['type']!r} is not supported here; this function takes "
             f"{expected} events. Check the trigger's event type.",
             code="UNSUPPORTED_EVENT_TYPE",
             value=event["type"],

@@ -1,7 +1,7 @@
 """What an event trigger does with a failure, decided here and nowhere else.
 
 A permanent failure (an invalid request, Earth Engine's 400) is acknowledged and
-recorded, because delivering it again gives the same answer. A transient failure
+recorded, because delivering it again gives the same result. A transient failure
 (Earth Engine's 429 and 5xx, time-outs, resets, Cloud Storage's 5xx) is raised, so the
 platform redelivers the event with backoff. A configuration failure (a missing role,
 registration or enabled API) is raised too and logged at ERROR with the fix, so the
@@ -38,7 +38,7 @@ class EventExpired(RenderError):
 
 @dataclass(frozen=True)
 class EventContext:
-    """Where an event came from and what its outcome must be reported with."""
+    """Source and ids of one event, which its outcome is logged and recorded with."""
 
     trigger: str
     event_id: str
@@ -63,8 +63,8 @@ class EventContext:
 def as_render_error(error: Exception) -> RenderError:
     """Return ``error`` itself, or a transient INTERNAL error for unexpected ones.
 
-    An unexpected exception may be a passing fault, so it is retried; a bug that
-    fails every time ends in the subscription's dead-letter topic, not in silence.
+    An unexpected exception may be a passing fault, so it is retried. A bug that
+    fails every time then ends in the subscription's dead-letter topic, not in silence.
     """
     if isinstance(error, RenderError):
         return error

@@ -37,7 +37,7 @@ from eerender.retry import RETRYABLE_STATUS_CODES, RetryPolicy, call_with_retry
 logger = logging.getLogger(__name__)
 
 SERVICE = "pubsub"
-# topics.publish takes at most 1000 messages and 10 MB per call; base64 grows data by a
+# topics.publish takes at most 1000 messages and 10 MB per call. Base64 grows data by a
 # third, so calls are cut well before the byte limit.
 MAX_MESSAGES_PER_CALL = 1000
 MAX_DATA_BYTES_PER_CALL = 6 * 1024 * 1024
@@ -172,7 +172,7 @@ def _publish_error(response: requests.Response, path: str) -> RenderError:
 
     if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
         return ConfigurationError(
-            f"Pub/Sub refused to publish to {path}: grant the function's service "
+            f"Pub/Sub rejected publishing to {path}: grant the function's service "
             "account roles/pubsub.publisher on that topic.",
             code="PUBSUB_PERMISSION",
             upstream=upstream,

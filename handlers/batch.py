@@ -2,7 +2,7 @@
 
 The body is a batch description (see ``eerender.batch``). Every item is checked first,
 so an invalid batch publishes nothing and gets a 400 naming the item. An accepted batch
-answers 202 with the batch id, each item's request id and result URI, and the manifest
+returns 202 with the batch id, each item's request id and result URI, and the manifest
 that appears when the last item finishes. Errors are raised to the HTTP handler, which
 turns every error into its JSON answer.
 """
@@ -25,7 +25,7 @@ from eerender.errors import (
 
 
 def handle(request: flask.Request) -> flask.Response:
-    """Publish the batch in ``request`` and answer with its receipt.
+    """Publish the batch in ``request`` and return its receipt with status 202.
 
     Raises:
         RenderError: an invalid batch, a missing REQUEST_TOPIC, or a failed publish.

@@ -38,7 +38,7 @@ PREVIEWS_FOLDER = "previews/"
 
 
 def handle(event: CloudEvent) -> None:
-    """Render what one finalized object asks for, or log why it is skipped.
+    """Render the request file or GeoTIFF of one finalized object, or log the skip.
 
     Raises:
         Exception: a transient or configuration failure, for the platform to retry.

@@ -4,7 +4,7 @@ Run with ``python -m local.delivery --gcs URL --watch BUCKET=FUNCTION_URL``. It 
 each watched bucket every ``--interval`` seconds through the JSON API and posts one
 ``google.cloud.storage.object.v1.finalized`` event per new object generation, in the
 binary content mode Eventarc uses: ``ce-*`` headers and the object resource as the JSON
-body. A function that answers anything but 2xx gets the event again with exponential
+body. A function that returns anything but 2xx gets the event again with exponential
 backoff, as a trigger with a retry policy does, until ``--max-attempts``.
 
 fake-gcs-server's own ``-event.*`` options publish to Pub/Sub over gRPC, which the local
@@ -105,7 +105,7 @@ def push(
     stats: PushStats,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """POST one event until the target answers 2xx; return False once dead-lettered."""
+    """POST one event until the target returns 2xx; return False once dead-lettered."""
     data = json.dumps(body).encode("utf-8")
     for attempt in range(1, policy.max_attempts + 1):
         stats.add(attempts=1)

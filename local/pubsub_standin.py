@@ -5,7 +5,7 @@ Run with ``python -m local.pubsub_standin --port 8085 --subscribe TOPIC=URL``. I
 ``data``, string ``attributes``, at most 1000 messages, ``{"messageIds": [...]}`` back),
 and pushes every message to the topic's subscriber URL as an Eventarc
 ``google.cloud.pubsub.topic.v1.messagePublished`` CloudEvent in binary content mode.
-A subscriber that answers anything but 2xx gets the message again with backoff until
+A subscriber that returns anything but 2xx gets the message again with backoff until
 ``--max-attempts``, after which the message is dead-lettered.
 
 Control endpoints for tests and demos:
