@@ -97,7 +97,7 @@ class Process:
 
 
 def standin(port: int, *args: str, storage_url: str = "") -> Process:
-    """The Earth Engine stand-in; ``storage_url`` is where Image.loadGeoTIFF reads."""
+    """Return the stand-in process; ``storage_url`` is where Image.loadGeoTIFF reads."""
     url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable,
@@ -205,7 +205,7 @@ def delivery(port: int, gcs_url: str, watches: Mapping[str, str]) -> Process:
 
 
 def event_env(pubsub_url: str) -> dict[str, str]:
-    """The variables that point the functions at the local Pub/Sub stand-in."""
+    """Return the variables that point the functions at the local Pub/Sub stand-in."""
     return {
         "PUBSUB_API_URL": pubsub_url,
         "REQUEST_TOPIC": REQUEST_TOPIC,
