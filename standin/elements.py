@@ -21,11 +21,23 @@ class Feature:
 
 
 @dataclass
-class ImageCollection:
-    """An ordered list of images and the collection's own properties."""
+class Collection:
+    """An ordered list of elements and the collection's own properties."""
 
-    images: list[Any]
+    elements: list[Any]
     properties: dict[str, Any] = field(default_factory=dict)
+
+    def with_elements(self, elements: list[Any]) -> Collection:
+        """Return a collection of the same kind and properties with other elements."""
+        return type(self)(elements, dict(self.properties))
+
+
+class ImageCollection(Collection):
+    """A collection of Images."""
+
+
+class FeatureCollection(Collection):
+    """A collection of Features."""
 
 
 @dataclass(frozen=True)

@@ -113,14 +113,20 @@ class Geometry:
         ring = [[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax], [xmin, ymin]]
         return Geometry("Polygon", [ring], WGS84, geodesic=False)
 
-    def mask_on(self, grid: Grid) -> np.ndarray:
-        """Rasterize onto `grid`: 1.0 inside the geometry, 0.0 outside."""
+    def mask_on(self, grid: Grid, outline_width: float | None = None) -> np.ndarray:
+        """Rasterize onto `grid`: 1.0 inside the geometry, 0.0 outside.
+
+        With `outline_width` (pixels), only the edges are drawn, that wide.
+        """
         geometry = self.to_shapely(grid.crs)
         inverse = invert_affine(grid.transform)
         canvas = PILImage.new("L", (grid.width, grid.height), 0)
         draw = ImageDraw.Draw(canvas)
         for part in _parts(geometry):
-            _draw_part(draw, part, inverse)
+            if outline_width is None:
+                _draw_part(draw, part, inverse)
+            else:
+                _draw_outline(draw, part, inverse, max(1, round(outline_width)))
         return np.asarray(canvas, dtype=np.float32) / 255.0
 
     def buffer(self, distance: float) -> Geometry:
@@ -142,6 +148,16 @@ class Geometry:
         return abs(
             Geod(ellps="WGS84").geometry_area_perimeter(self.to_shapely(WGS84))[0]
         )
+
+
+def union(geometries: list[Geometry]) -> Geometry:
+    """Return the lon/lat union of the geometries (planar edges)."""
+    shapes = [geometry.to_shapely(WGS84) for geometry in geometries]
+    merged = shapely.unary_union(shapes) if shapes else shapely.geometry.Polygon()
+    if merged.geom_type == "GeometryCollection":
+        polygons = [g for g in _parts(merged) if g.geom_type == "Polygon"]
+        merged = shapely.geometry.MultiPolygon(polygons)
+    return from_shapely(merged, WGS84, geodesic=False)
 
 
 def from_shapely(shape: shapely.Geometry, crs: str, geodesic: bool) -> Geometry:
@@ -288,6 +304,18 @@ def _to_pixels(coords: Any, inverse: tuple[float, ...]) -> list[tuple[float, flo
     v = ishy * points[:, 0] + isy * points[:, 1] + ity
     # PIL puts pixel centres at integer positions; EE pixel space has them at +0.5.
     return list(zip((u - 0.5).tolist(), (v - 0.5).tolist(), strict=True))
+
+
+def _draw_outline(
+    draw: ImageDraw.ImageDraw, part: shapely.Geometry, inverse: Any, width: int
+) -> None:
+    rings = [part.exterior, *part.interiors] if part.geom_type == "Polygon" else [part]
+    for ring in rings:
+        points = _to_pixels(ring.coords, inverse)
+        if len(points) > 1:
+            draw.line(points, fill=255, width=width, joint="curve")
+        else:
+            draw.point(points, fill=255)
 
 
 def _draw_part(draw: ImageDraw.ImageDraw, part: shapely.Geometry, inverse: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from standin.algorithms import Algorithm
-from standin.elements import Date, DateRange, Feature, ImageCollection
+from standin.elements import Collection, Date, DateRange, Feature
 from standin.errors import invalid_argument
 from standin.evaluator import Closure
 from standin.geometry import Geometry
@@ -62,11 +62,11 @@ def _properties(properties: dict[str, Any]) -> dict[str, Any]:
 def _object_json(value: Any) -> Any:
     if isinstance(value, Image):
         return image_info(value)
-    if isinstance(value, ImageCollection):
+    if isinstance(value, Collection):
         return {
-            "type": "ImageCollection",
+            "type": type(value).__name__,
             "bands": [],
-            "features": [to_json(image) for image in value.images],
+            "features": [to_json(image) for image in value.elements],
             "properties": _properties(value.properties),
         }
     if isinstance(value, Geometry):

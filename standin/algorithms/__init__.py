@@ -175,12 +175,15 @@ for _module in (
     "image_masks",
     "image_spatial",
     "terrain",
+    "neighborhoods",
     "visualize",
     "expression",
     "geometries",
     "filters",
     "collections",
+    "features",
     "reducers",
+    "regions",
     "numbers",
 ):
     importlib.import_module(f"standin.algorithms.{_module}")

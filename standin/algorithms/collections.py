@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 
 from standin.algorithms import Env, algorithm, as_list, as_number, as_string
-from standin.elements import Filter, ImageCollection
+from standin.elements import (
+    Collection,
+    Feature,
+    FeatureCollection,
+    Filter,
+    ImageCollection,
+)
 from standin.errors import invalid_argument
 from standin.image import (
     DEFAULT_PROJECTION,
@@ -21,17 +27,34 @@ from standin.image import (
 from standin.projection import WGS84, Bounds
 
 
-def as_collection(
-    value: Any, name: str, argument: str = "collection"
-) -> ImageCollection:
-    if isinstance(value, ImageCollection):
+def as_collection(value: Any, name: str, argument: str = "collection") -> Collection:
+    """Accept a collection, or a list of Images or Features."""
+    if isinstance(value, Collection):
         return value
     if isinstance(value, list) and all(isinstance(item, Image) for item in value):
         return ImageCollection(list(value))
+    if isinstance(value, list) and all(isinstance(item, Feature) for item in value):
+        return FeatureCollection(list(value))
     raise invalid_argument(
         f"{name}: Invalid type for argument '{argument}'. Expected type: Collection. "
         f"Actual type: {type(value).__name__}."
     )
+
+
+def as_image_collection(
+    value: Any, name: str, argument: str = "collection"
+) -> ImageCollection:
+    collection = as_collection(value, name, argument)
+    if not isinstance(collection, ImageCollection):
+        raise invalid_argument(f"{name}: Expected an ImageCollection.")
+    return collection
+
+
+def collection_of(elements: list[Any], properties: dict[str, Any]) -> Collection:
+    """Return an ImageCollection of Images, else a FeatureCollection."""
+    if all(isinstance(element, Image) for element in elements) and elements:
+        return ImageCollection(elements, properties)
+    return FeatureCollection(elements, properties)
 
 
 @algorithm("ImageCollection.load")
@@ -53,29 +76,29 @@ def from_images(env: Env, images: Any) -> ImageCollection:
 
 
 @algorithm("ImageCollection.merge")
-def merge(env: Env, collection1: Any, collection2: Any) -> ImageCollection:
+def merge(env: Env, collection1: Any, collection2: Any) -> Collection:
     first = as_collection(collection1, "ImageCollection.merge", "collection1")
     second = as_collection(collection2, "ImageCollection.merge", "collection2")
-    return ImageCollection(first.images + second.images)
+    return first.with_elements(first.elements + second.elements)
 
 
 @algorithm("Collection.filter")
-def filter_collection(env: Env, collection: Any, filter: Any) -> ImageCollection:
+def filter_collection(env: Env, collection: Any, filter: Any) -> Collection:
     source = as_collection(collection, "Collection.filter")
     if not isinstance(filter, Filter):
         raise invalid_argument("Collection.filter: Invalid type for argument 'filter'.")
-    kept = [element for element in source.images if filter.test(element)]
-    return ImageCollection(kept, dict(source.properties))
+    kept = [element for element in source.elements if filter.test(element)]
+    return source.with_elements(kept)
 
 
 @algorithm("Collection.map")
 def map_collection(
     env: Env, collection: Any, baseAlgorithm: Any, dropNulls: Any = False
-) -> ImageCollection:
+) -> Collection:
     source = as_collection(collection, "Collection.map")
     argument_names = getattr(baseAlgorithm, "argument_names", None)
     results = []
-    for element in source.images:
+    for element in source.elements:
         if argument_names is not None:
             arguments = {argument_names[0]: element}
         else:
@@ -84,23 +107,25 @@ def map_collection(
         if result is None and dropNulls:
             continue
         results.append(result)
-    return ImageCollection(results, dict(source.properties))
+    if not results:
+        return source.with_elements([])
+    return collection_of(results, dict(source.properties))
 
 
 @algorithm("Collection.first")
 def first(env: Env, collection: Any) -> Any:
-    images = as_collection(collection, "Collection.first").images
+    images = as_collection(collection, "Collection.first").elements
     return images[0] if images else None
 
 
 @algorithm("Collection.size")
 def size(env: Env, collection: Any) -> int:
-    return len(as_collection(collection, "Collection.size").images)
+    return len(as_collection(collection, "Collection.size").elements)
 
 
 @algorithm("Collection.toList")
 def to_list(env: Env, collection: Any, count: Any, offset: Any = 0) -> list[Any]:
-    images = as_collection(collection, "Collection.toList").images
+    images = as_collection(collection, "Collection.toList").elements
     start = int(offset or 0)
     end = None if count is None else start + int(count)
     return images[start:end]
@@ -109,10 +134,10 @@ def to_list(env: Env, collection: Any, count: Any, offset: Any = 0) -> list[Any]
 @algorithm("Collection.limit")
 def limit(
     env: Env, collection: Any, limit: Any = None, key: Any = None, ascending: Any = True
-) -> ImageCollection:
+) -> Collection:
     name = "Collection.limit"
     source = as_collection(collection, name)
-    images = list(source.images)
+    images = list(source.elements)
     if key is not None:
         field = as_string(key, name, "key")
         present = [i for i in images if i.properties.get(field) is not None]
@@ -121,7 +146,7 @@ def limit(
         images = present + missing
     if limit is not None:
         images = images[: int(as_number(limit, name, "limit"))]
-    return ImageCollection(images, dict(source.properties))
+    return source.with_elements(images)
 
 
 # --- Composites -----------------------------------------------------------------------
@@ -171,16 +196,16 @@ def band_stack(
 
 
 def _first_band_names(collection: ImageCollection, name: str) -> list[Band]:
-    if not collection.images:
+    if not collection.elements:
         return []
-    first_image: Image = collection.images[0]
+    first_image: Image = collection.elements[0]
     return first_image.bands
 
 
 @algorithm("ImageCollection.mosaic")
 def mosaic(env: Env, collection: Any) -> Image:
-    source = as_collection(collection, "ImageCollection.mosaic")
-    images = source.images
+    source = as_image_collection(collection, "ImageCollection.mosaic")
+    images = source.elements
     bounds = composite_bounds(images)
     bands = [
         composite_band(
@@ -210,9 +235,9 @@ def _mosaic_compute(images: list[Image], name: str) -> Any:
 @algorithm("ImageCollection.qualityMosaic")
 def quality_mosaic(env: Env, collection: Any, qualityBand: Any) -> Image:
     name = "ImageCollection.qualityMosaic"
-    source = as_collection(collection, name)
+    source = as_image_collection(collection, name)
     quality = as_string(qualityBand, name, "qualityBand")
-    images = source.images
+    images = source.elements
     if images and quality not in images[0].band_names:
         raise invalid_argument(f"{name}: Quality band '{quality}' not found.")
     bounds = composite_bounds(images)

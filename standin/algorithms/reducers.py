@@ -7,16 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from standin.algorithms import Env, algorithm, as_list, as_number
+from standin.algorithms import Env, algorithm, as_image, as_list, as_number
 from standin.algorithms.collections import (
-    as_collection,
+    as_image_collection,
     band_stack,
     composite_band,
     composite_bounds,
 )
 from standin.elements import Reducer
 from standin.errors import invalid_argument
-from standin.image import Image, Pixels, SampleContext
+from standin.image import Band, Image, Pixels, SampleContext
 
 # A reduction gets (values, valid) stacks of shape (images, rows, cols) and returns
 # the reduced values. The caller masks pixels that have no valid input.
@@ -101,9 +101,9 @@ def _reduced_compute(
 def reduce_collection(
     collection: Any, reduction_name: str, suffix: str | None, algorithm_name: str
 ) -> Image:
-    source = as_collection(collection, algorithm_name)
+    source = as_image_collection(collection, algorithm_name)
     reduction = REDUCTIONS[reduction_name]
-    images = source.images
+    images = source.elements
     bounds = composite_bounds(images)
     bands = []
     for band in images[0].bands if images else []:
@@ -230,15 +230,15 @@ def _interleave(*images: Image) -> Image:
 
 
 def _percentiles(collection: Any, reducer: Reducer, name: str) -> Image:
-    source = as_collection(collection, name)
-    images = source.images
+    source = as_image_collection(collection, name)
+    images = source.elements
     bounds = composite_bounds(images)
     outputs = []
     for band in images[0].bands if images else []:
         for value, label in zip(
             reducer.options["percentiles"], reducer.options["names"], strict=True
         ):
-            reduction = _percentile_reduction(value)
+            reduction = percentile_reduction(value)
             compute = _reduced_compute(images, band.name, reduction, np.float64)
             outputs.append(
                 composite_band(f"{band.name}_{label}", np.float64, bounds, compute)
@@ -246,5 +246,75 @@ def _percentiles(collection: Any, reducer: Reducer, name: str) -> Image:
     return Image(outputs)
 
 
-def _percentile_reduction(value: float) -> Reduction:
+def percentile_reduction(value: float) -> Reduction:
     return lambda v, ok: np.nanpercentile(_masked(v, ok), value, axis=0)
+
+
+# --- Across bands and into bands ------------------------------------------------------
+
+
+def _bands_compute(image: Image, reduction: Reduction, dtype: Any) -> Any:
+    def compute(context: SampleContext) -> Pixels:
+        samples = [context.sample(band) for band in image.bands]
+        values = np.stack([p.values.astype(np.float64) for p in samples])
+        valid = np.stack(
+            [
+                np.ones(context.grid.shape, bool) if p.mask is None else p.mask > 0
+                for p in samples
+            ]
+        )
+        any_valid = np.asarray(valid.any(axis=0))
+        valid[0] |= ~any_valid
+        with np.errstate(all="ignore"):
+            reduced = reduction(np.where(valid, values, 0.0), valid)
+        reduced = np.where(any_valid, np.nan_to_num(reduced), 0).astype(dtype)
+        return Pixels(
+            reduced, None if any_valid.all() else any_valid.astype(np.float32)
+        )
+
+    return compute
+
+
+def _reduced_band(image: Image, name: str, reduction: Reduction, dtype: Any) -> Band:
+    first = image.bands[0]
+    compute = _bands_compute(image, reduction, dtype)
+    return Band(name, np.dtype(dtype), first.projection, first.bounds, compute)
+
+
+@algorithm("Image.reduce")
+def reduce_bands(env: Env, image: Any, reducer: Any) -> Image:
+    """Reduce each pixel across the image's bands into one band per reducer output."""
+    name = "Image.reduce"
+    source = as_image(image, name, "image")
+    if not isinstance(reducer, Reducer):
+        raise invalid_argument(f"{name}: Invalid type for argument 'reducer'.")
+    if not source.bands:
+        raise invalid_argument(f"{name}: The image has no bands.")
+    dtype_in = np.result_type(*(band.dtype for band in source.bands))
+    if reducer.name == "percentile":
+        bands = [
+            _reduced_band(source, label, percentile_reduction(p), np.float64)
+            for p, label in zip(
+                reducer.options["percentiles"], reducer.options["names"], strict=True
+            )
+        ]
+    elif reducer.name == "minMax":
+        bands = [
+            _reduced_band(source, "min", REDUCTIONS["min"], dtype_in),
+            _reduced_band(source, "max", REDUCTIONS["max"], dtype_in),
+        ]
+    else:
+        dtype = _output_dtype(reducer.name, np.dtype(dtype_in))
+        bands = [_reduced_band(source, reducer.name, REDUCTIONS[reducer.name], dtype)]
+    return Image(bands, dict(source.properties), source.grid)
+
+
+@algorithm("ImageCollection.toBands")
+def to_bands(env: Env, collection: Any) -> Image:
+    """Stack every image's bands, named `<system:index>_<band>`."""
+    source = as_image_collection(collection, "ImageCollection.toBands")
+    bands = []
+    for position, image in enumerate(source.elements):
+        prefix = image.properties.get("system:index", str(position))
+        bands.extend(band.renamed(f"{prefix}_{band.name}") for band in image.bands)
+    return Image(bands)

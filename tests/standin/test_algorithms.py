@@ -19,6 +19,7 @@ from ee import apitestcase
 from PIL import Image as PILImage
 
 from standin.engine import Engine
+from standin.errors import EEError
 from tests.standin.test_engine import shared_engine
 
 SRTM = "USGS/SRTMGL1_003"
@@ -360,3 +361,81 @@ def test_resample_bilinear_smooths_blocks(engine: Engine, client: Any) -> None:
     ]
     assert len(np.unique(smooth)) > len(np.unique(nearest))
     assert abs(float(smooth.mean()) - float(nearest.mean())) < 300
+
+
+# --- Feature collections, regions and neighbourhoods -------------------------------
+
+
+def test_paint_outline_and_fill(engine: Engine, client: Any) -> None:
+    inner = ee.Geometry.Rectangle([7, 45, 10, 47], None, False)
+    features = ee.FeatureCollection([ee.Feature(inner, {"v": 3})])
+    region = [5, 44, 12, 48]
+    outline = pixels(engine, ee.Image(0).paint(features, 1, 1), region, 28)["constant"]
+    filled = pixels(engine, ee.Image(0).paint(features, "v"), region, 28)["constant"]
+    assert outline.sum() > 0
+    assert outline[12, 14] == 0
+    assert filled[12, 14] == 3
+    assert filled[0, 0] == 0
+
+
+def test_clip_to_collection_and_geometry(engine: Engine, client: Any) -> None:
+    squares = ee.FeatureCollection(
+        [
+            ee.Feature(ee.Geometry.Rectangle([0, 0, 1, 1], None, False)),
+            ee.Feature(ee.Geometry.Rectangle([2, 0, 3, 1], None, False)),
+        ]
+    )
+    union = value(engine, squares.geometry())
+    assert union["type"] == "MultiPolygon"
+    clipped = value(engine, ee.Image("NOAA/NGDC/ETOPO1").clipToCollection(squares))
+    assert clipped["bands"][0]["dimensions"] == [37, 13]
+
+
+def test_reduce_region_mean_and_min_max(engine: Engine, client: Any) -> None:
+    srtm = ee.Image(SRTM)
+    himalaya = ee.Geometry.Rectangle([85, 27, 89, 29])
+    stats = value(engine, srtm.reduceRegion(ee.Reducer.minMax(), himalaya, 10000))
+    assert stats["elevation_max"] > 5000
+    assert stats["elevation_min"] < stats["elevation_max"]
+    mean = value(engine, srtm.reduceRegion(ee.Reducer.mean(), himalaya, 10000))
+    assert stats["elevation_min"] < mean["elevation"] < stats["elevation_max"]
+
+
+def test_reduce_region_max_pixels(engine: Engine, client: Any) -> None:
+    huge = ee.Image(SRTM).reduceRegion(
+        ee.Reducer.mean(), ee.Geometry.Rectangle([-10, 35, 30, 60]), 30
+    )
+    with pytest.raises(EEError) as raised:
+        value(engine, huge)
+    assert raised.value.message.startswith(
+        "Image.reduceRegion: Too many pixels in the region. Found "
+    )
+
+
+def test_divide_by_regional_mean(engine: Engine, client: Any) -> None:
+    srtm = ee.Image(SRTM)
+    alps = ee.Geometry.Rectangle([5, 44, 12, 48])
+    mean = ee.Number(srtm.reduceRegion(ee.Reducer.mean(), alps, 10000).get("elevation"))
+    ratio = pixels(engine, srtm.divide(mean), [5, 44, 12, 48], 16)["elevation"]
+    assert 0.5 < float(np.median(ratio[ratio > 0])) < 2.0
+
+
+def test_image_reduce_and_to_bands(engine: Engine, client: Any) -> None:
+    scene = ee.Image(LANDSAT)
+    brightest = value(engine, scene.reduce(ee.Reducer.max()))
+    assert [band["id"] for band in brightest["bands"]] == ["max"]
+    stacked = value(engine, ee.ImageCollection(MONTHLY).toBands())
+    assert len(stacked["bands"]) == 15
+    assert stacked["bands"][0]["id"] == "2004_01_red"
+
+
+def test_focal_and_convolve(engine: Engine, client: Any) -> None:
+    etopo = ee.Image("NOAA/NGDC/ETOPO1").select("bedrock")
+    region = [5, 44, 12, 48]
+    original = pixels(engine, etopo, region, 16)["bedrock"]
+    smoothed = pixels(engine, etopo.focal_mean(3), region, 16)["bedrock"]
+    peaks = pixels(engine, etopo.focalMax(2, "square"), region, 16)["bedrock"]
+    blurred = pixels(engine, etopo.convolve(ee.Kernel.gaussian(3, 1.5)), region, 16)
+    assert smoothed.std() < original.std()
+    assert (peaks >= original).all()
+    assert blurred["bedrock"].std() < original.std()
