@@ -19,6 +19,7 @@ from typing import Any
 from eerender.config import Settings
 from eerender.destination import Destination, parse_destination
 from eerender.expression import Expression, band_count, parse_expression
+from eerender.policy import check_expression
 from eerender.query import request_from_query
 from eerender.region import Region, parse_region
 from eerender.serializer import canonical_json, encode_expression
@@ -161,7 +162,8 @@ def parse_render_request(data: object, settings: Settings) -> RenderRequest:
     Raises:
         InvalidRequest: For every malformed or impossible request, with ``field`` set
             to the JSON pointer at fault.
-        Forbidden: ``BUCKET_NOT_ALLOWED`` for a destination bucket outside the list.
+        Forbidden: ``BUCKET_NOT_ALLOWED`` for a destination bucket outside the list,
+            and the expression policy's codes (see ``eerender.policy``).
     """
     request = _top_level(data)
     expression = _expression(request, settings)
@@ -257,12 +259,14 @@ def _expression(request: dict[str, Any], settings: Settings) -> Expression:
             None,
             code="INVALID_EXPRESSION",
         )
-    return parse_expression(
+    expression = parse_expression(
         request["expression"],
         "/expression",
         max_nodes=settings.max_nodes,
         max_depth=settings.max_depth,
     )
+    check_expression(request["expression"], "/expression", settings)
+    return expression
 
 
 def _grid_request(
