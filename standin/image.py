@@ -56,6 +56,7 @@ class SampleContext:
         self.catalog = catalog
         self._memo: dict[Callable[[SampleContext], Pixels], Pixels] = {}
         self._coordinates: dict[str, Coordinates] = {}
+        self._masks: dict[tuple[int, float | None], np.ndarray] = {}
 
     def coordinates(self, crs: str) -> Coordinates:
         if crs not in self._coordinates:
@@ -68,6 +69,16 @@ class SampleContext:
             pixels = band.compute(self)
             self._memo[band.compute] = pixels
         return pixels
+
+    def geometry_mask(
+        self, geometry: Geometry, outline_width: float | None = None
+    ) -> np.ndarray:
+        """Return the geometry rasterized on this grid, once per geometry and width."""
+        # The geometry lives as long as the bands that use it, so its id is stable.
+        key = (id(geometry), outline_width)
+        if key not in self._masks:
+            self._masks[key] = geometry.mask_on(self.grid, outline_width)
+        return self._masks[key]
 
     def derive(self, grid: Grid) -> SampleContext:
         return SampleContext(grid, self.catalog)

@@ -64,7 +64,7 @@ def _clipped(band: Band, shape: Geometry) -> Band:
     def compute(context: SampleContext) -> Pixels:
         pixels = context.sample(band)
         return Pixels(
-            pixels.values, combine_masks(pixels.mask, shape.mask_on(context.grid))
+            pixels.values, combine_masks(pixels.mask, context.geometry_mask(shape))
         )
 
     bounds = intersect_bounds(band.bounds, shape.finite_bounds_in(band.projection.crs))
@@ -114,7 +114,7 @@ def _painted(
         for feature, colour in zip(features, colours, strict=True):
             if feature.geometry is None:
                 continue
-            covered = feature.geometry.mask_on(context.grid, outline) > 0
+            covered = context.geometry_mask(feature.geometry, outline) > 0
             values[covered] = colour
             if mask is not None:
                 mask[covered] = 1.0

@@ -239,7 +239,7 @@ def _clipped_band(band: Band, geometry: Geometry) -> Band:
     def compute(context: SampleContext) -> Pixels:
         pixels = context.sample(band)
         return Pixels(
-            pixels.values, combine_masks(pixels.mask, geometry.mask_on(context.grid))
+            pixels.values, combine_masks(pixels.mask, context.geometry_mask(geometry))
         )
 
     bounds = intersect_bounds(band.bounds, geometry.bounds_in(band.projection.crs))
