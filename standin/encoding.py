@@ -18,13 +18,13 @@ from standin.errors import invalid_argument
 from standin.image import Pixels
 from standin.projection import Grid, is_geographic
 
-# zlib level 1: PNGs are made per request, so speed beats a few percent of size.
+# zlib level 1: PNGs are made per request, so encoding speed comes before size.
 PNG_COMPRESS_LEVEL = 1
 # PNG colour type by channel count: grey, grey + alpha, RGB, RGBA.
 _PNG_COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}
 JPEG_QUALITY = 85
 
-# GeoTIFF tags and GeoKeys (GeoTIFF 1.1, OGC 19-008r4).
+# GeoTIFF tag codes and GeoKey ids.
 MODEL_PIXEL_SCALE = 33550
 MODEL_TIEPOINT = 33922
 MODEL_TRANSFORMATION = 34264

@@ -51,7 +51,7 @@ def _region_grid(
             f"allows only {int(max_pixels)}. Ways to resolve this: set a larger "
             "scale, a larger maxPixels, or bestEffort."
         )
-    # bestEffort coarsens the scale until the region fits, as the service does.
+    # bestEffort coarsens the scale until the region fits within maxPixels.
     factor = math.sqrt(count / max_pixels) * 1.01
     return _region_grid(
         projection.scaled_to(projection.nominal_scale() * factor),
