@@ -237,7 +237,7 @@ def _straight(
     length = math.hypot(b[0] - a[0], b[1] - a[1])
     pieces = max(1, math.ceil(length / step))
     t = np.arange(pieces)[:, None] / pieces
-    return np.asarray(a) + t * (np.asarray(b) - np.asarray(a))
+    return np.asarray(np.asarray(a) + t * (np.asarray(b) - np.asarray(a)))
 
 
 def _densify(coords: np.ndarray, crs: str, geodesic: bool) -> np.ndarray:

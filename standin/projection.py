@@ -230,12 +230,12 @@ def _mercator_to_lonlat_y(y: np.ndarray) -> np.ndarray:
 
 
 def _lonlat_to_mercator_x(lon: np.ndarray) -> np.ndarray:
-    return np.radians(lon) * 6378137.0
+    return np.asarray(np.radians(lon) * 6378137.0)
 
 
 def _lonlat_to_mercator_y(lat: np.ndarray) -> np.ndarray:
     clipped = np.clip(lat, -MERCATOR_MAX_LATITUDE, MERCATOR_MAX_LATITUDE)
-    return np.log(np.tan(np.pi / 4 + np.radians(clipped) / 2)) * 6378137.0
+    return np.asarray(np.log(np.tan(np.pi / 4 + np.radians(clipped) / 2)) * 6378137.0)
 
 
 # Transforms that act on x and y separately, so a grid's columns and rows can be
@@ -358,4 +358,4 @@ def _interpolate_axis(
     shape = [1, 1]
     shape[axis] = size
     fraction = fraction.reshape(shape)
-    return lower + (upper - lower) * fraction
+    return np.asarray(lower + (upper - lower) * fraction)

@@ -166,7 +166,7 @@ def _palette_lookup(table: np.ndarray, index: np.ndarray) -> np.ndarray:
     packed[:, :3] = table
     words = packed.view(np.uint32)[:, 0]
     rgbx = words[index].view(np.uint8).reshape(*index.shape, 4)
-    return rgbx[..., :3]
+    return np.asarray(rgbx[..., :3])
 
 
 def _gamma_value(value: Any) -> Any:

@@ -133,7 +133,8 @@ def _binary_filter(
 
         return Filter(predicate)
 
-    return algorithm(name)(build)
+    algorithm(name)(build)
+    return build
 
 
 def _contains_date(left: Any, right: Any) -> bool:

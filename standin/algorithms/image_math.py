@@ -81,7 +81,7 @@ def _cast(values: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
         info = np.iinfo(dtype)
         if np.issubdtype(values.dtype, np.floating):
             values = np.nan_to_num(values, nan=0.0, posinf=info.max, neginf=info.min)
-        return np.clip(values, info.min, info.max).astype(dtype)
+        return np.asarray(np.clip(values, info.min, info.max)).astype(dtype)
     return values.astype(dtype)
 
 

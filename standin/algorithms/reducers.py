@@ -31,17 +31,17 @@ def _mode(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     data = _masked(values, valid)
     counts = np.stack([(data == v[None]).sum(axis=0) for v in data])
     best = np.argmax(np.where(valid, counts, -1), axis=0)
-    return np.take_along_axis(values, best[None], axis=0)[0]
+    return np.asarray(np.take_along_axis(values, best[None], axis=0)[0])
 
 
 def _first(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     index = np.argmax(valid, axis=0)
-    return np.take_along_axis(values, index[None], axis=0)[0]
+    return np.asarray(np.take_along_axis(values, index[None], axis=0)[0])
 
 
 def _last(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     index = len(values) - 1 - np.argmax(valid[::-1], axis=0)
-    return np.take_along_axis(values, index[None], axis=0)[0]
+    return np.asarray(np.take_along_axis(values, index[None], axis=0)[0])
 
 
 REDUCTIONS: dict[str, Reduction] = {
@@ -313,7 +313,7 @@ def reduce_bands(env: Env, image: Any, reducer: Any) -> Image:
 def to_bands(env: Env, collection: Any) -> Image:
     """Stack every image's bands, named `<system:index>_<band>`."""
     source = as_image_collection(collection, "ImageCollection.toBands")
-    bands = []
+    bands: list[Band] = []
     for position, image in enumerate(source.elements):
         prefix = image.properties.get("system:index", str(position))
         bands.extend(band.renamed(f"{prefix}_{band.name}") for band in image.bands)

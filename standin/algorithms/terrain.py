@@ -63,7 +63,7 @@ def hillshade(gradient: Gradient, azimuth: float, elevation: float) -> np.ndarra
     shade = np.cos(zenith) * np.cos(slope) + np.sin(zenith) * np.sin(slope) * np.cos(
         np.radians(azimuth) - aspect
     )
-    return np.clip(shade * 255.0, 0, 255)
+    return np.asarray(np.clip(shade * 255.0, 0, 255))
 
 
 def _terrain_band(
