@@ -39,6 +39,7 @@ from eerender.config import Settings
 from eerender.errors import InvalidRequest
 from eerender.outcome import FAILURE_SUFFIX, failure_name
 from eerender.request import parse_render_request
+from local.delivery import cloud_event_headers
 
 # Posts one event (headers, body) to the function and returns the HTTP status.
 Deliver = Callable[[Mapping[str, str], bytes], int]
@@ -185,14 +186,8 @@ def event(request: PlannedRequest, publish_time: str) -> tuple[dict[str, str], b
         },
         "subscription": "projects/local-project/subscriptions/render-requests",
     }
-    headers = {
-        "ce-id": message_id,
-        "ce-specversion": "1.0",
-        "ce-type": MESSAGE_PUBLISHED,
-        "ce-source": "//pubsub.googleapis.com/projects/local-project/topics/requests",
-        "ce-time": publish_time,
-        "Content-Type": "application/json",
-    }
+    source = "//pubsub.googleapis.com/projects/local-project/topics/requests"
+    headers = cloud_event_headers(message_id, MESSAGE_PUBLISHED, source, publish_time)
     return headers, json.dumps(body).encode()
 
 

@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudevents.http import CloudEvent
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime.datetime]
+Envelope = TypeVar("Envelope")
 # A failure record keeps the request for diagnosis, but not a multi-megabyte one.
 MAX_RECORDED_REQUEST_CHARS = 256 * 1024
 RENDERED = "rendered"
@@ -113,9 +114,26 @@ class EventWorker:
         # failure of a render that succeeded.
         self._finish(context, settled)
 
-    def reject(self, context: EventContext, error: RenderError) -> None:
-        """Settle an event whose envelope is unusable, as a failure of its request."""
+    def read_envelope(
+        self,
+        event: CloudEvent,
+        trigger: str,
+        expected_type: str,
+        read: Callable[[CloudEvent], Envelope],
+    ) -> Envelope | None:
+        """Check the event type and read its data with ``read``.
 
+        Returns None when the envelope is unusable, after settling that as a failure
+        recorded under the event id.
+        """
+        try:
+            events.check_type(event, expected_type)
+            return read(event)
+        except RenderError as error:
+            self._reject(envelope_context(event, trigger), error)
+            return None
+
+    def _reject(self, context: EventContext, error: RenderError) -> None:
         def decode() -> Any:
             raise error
 

@@ -17,7 +17,6 @@ from cloudevents.http import CloudEvent
 
 from eerender import events, logs, services, worker
 from eerender.config import Settings
-from eerender.errors import RenderError
 from eerender.outcome import EventContext
 
 logger = logging.getLogger(__name__)
@@ -37,12 +36,10 @@ def handle(event: CloudEvent) -> None:
 
 def _handle(event: CloudEvent, settings: Settings) -> None:
     runner = worker.get()
-    try:
-        events.check_type(event, events.PUBSUB_PUBLISHED)
-        message = events.pubsub_message(event)
-    except RenderError as error:
-        # The envelope is unusable, so the failure is recorded under the event id.
-        runner.reject(worker.envelope_context(event, TRIGGER), error)
+    message = runner.read_envelope(
+        event, TRIGGER, events.PUBSUB_PUBLISHED, events.pubsub_message
+    )
+    if message is None:
         return
 
     context = EventContext(

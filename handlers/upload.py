@@ -23,7 +23,7 @@ from cloudevents.http import CloudEvent
 
 from eerender import events, services, worker
 from eerender.config import Settings
-from eerender.errors import ConfigurationError, InvalidRequest, RenderError
+from eerender.errors import ConfigurationError, InvalidRequest
 from eerender.events import StorageObject
 from eerender.outcome import EventContext
 from eerender.storage import PRODUCER, PRODUCER_KEY
@@ -49,11 +49,10 @@ def handle(event: CloudEvent) -> None:
 
 def _handle(event: CloudEvent, settings: Settings) -> None:
     runner = worker.get()
-    try:
-        events.check_type(event, events.STORAGE_FINALIZED)
-        uploaded = events.storage_object(event)
-    except RenderError as error:
-        runner.reject(worker.envelope_context(event, TRIGGER), error)
+    uploaded = runner.read_envelope(
+        event, TRIGGER, events.STORAGE_FINALIZED, events.storage_object
+    )
+    if uploaded is None:
         return
 
     reason = skip_reason(uploaded, settings)

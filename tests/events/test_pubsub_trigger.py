@@ -271,3 +271,14 @@ def test_redirect_delivery_is_rejected(
     assert answer.status_code == 200
     [record] = failure_records(event_stack)
     assert record["error"]["field"] == "/delivery"
+
+
+def test_event_without_message_is_recorded(
+    pubsub_client: FlaskClient, event_stack: EventStack
+) -> None:
+    answer = post_binary(pubsub_client, {"subscription": "s"}, event_id="no-message")
+
+    assert answer.status_code == 200
+    [record] = failure_records(event_stack)
+    assert record["error"]["code"] == "INVALID_EVENT"
+    assert record["request_id"] == "no-message"
