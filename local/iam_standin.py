@@ -24,16 +24,16 @@ _SIGN_PATH = re.compile(r"^/v1/projects/-/serviceAccounts/([^/:]+):signBlob$")
 class IamStandin:
     """Runs the signBlob stand-in on a thread; use as a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.payloads: list[tuple[str, bytes]] = []
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def __enter__(self) -> IamStandin:
         self._thread.start()

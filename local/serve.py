@@ -9,12 +9,12 @@ from local import stack
 
 
 def main() -> None:
-    ports = {
-        "function_port": int(os.environ.get("FUNCTION_PORT", "8080")),
-        "ee_port": int(os.environ.get("STANDIN_PORT", "8081")),
-        "gcs_port": int(os.environ.get("GCS_PORT", "4443")),
-    }
-    with stack.running(**ports, STARTUP_CHECK="true") as running:
+    with stack.running(
+        function_port=int(os.environ.get("FUNCTION_PORT", "8080")),
+        ee_port=int(os.environ.get("STANDIN_PORT", "8081")),
+        gcs_port=int(os.environ.get("GCS_PORT", "4443")),
+        STARTUP_CHECK="true",
+    ) as running:
         print(f"HTTP function      {running.function_url}")
         print(f"Earth Engine       {running.ee_url}")
         print(f"Cloud Storage      {running.gcs_url}")
