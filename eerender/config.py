@@ -238,6 +238,21 @@ ENVIRONMENT: dict[str, EnvVar] = {
             ("render_storage",),
         ),
         EnvVar(
+            "RECIPE_DIR",
+            "",
+            "Folder of recipe files (JSON); empty: the recipes/ folder shipped with "
+            "the code.",
+            RENDER,
+        ),
+        EnvVar(
+            "RECIPE_VARIANT",
+            "",
+            "Recipe variant to apply: 'standin' for the local Earth Engine stand-in's "
+            "assets; empty on Earth Engine.",
+            RENDER,
+            local_only=True,
+        ),
+        EnvVar(
             "BATCH_MAX_ITEMS",
             "1000",
             "Maximum number of renders one POST /batch may publish.",
@@ -383,6 +398,8 @@ class Settings:
         default_factory=lambda: {"dimensions": 512, "format": "png"}, hash=False
     )
     batch_max_items: int = 1000
+    recipe_dir: str = ""
+    recipe_variant: str = ""
     # None allows everything; an empty set allows nothing. See eerender.policy.
     allowed_asset_prefixes: frozenset[str] | None = None
     allowed_source_buckets: frozenset[str] | None = None
@@ -447,6 +464,8 @@ class Settings:
             request_prefix=env.text("REQUEST_PREFIX"),
             geotiff_preview=env.json_object("GEOTIFF_PREVIEW"),
             batch_max_items=env.integer("BATCH_MAX_ITEMS", minimum=1),
+            recipe_dir=env.text("RECIPE_DIR"),
+            recipe_variant=env.text("RECIPE_VARIANT"),
             allowed_asset_prefixes=env.allow_list("RENDER_ALLOWED_ASSET_PREFIXES"),
             allowed_source_buckets=env.allow_list("RENDER_ALLOWED_SOURCE_BUCKETS"),
             allowed_algorithms=env.allow_list("RENDER_ALLOWED_ALGORITHMS"),
