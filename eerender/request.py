@@ -21,6 +21,7 @@ from eerender.destination import Destination, parse_destination
 from eerender.expression import Expression, band_count, parse_expression
 from eerender.policy import check_expression
 from eerender.query import request_from_query
+from eerender.recipes import expand_recipe
 from eerender.region import Region, parse_region
 from eerender.serializer import canonical_json, encode_expression
 from eerender.sizing import (
@@ -165,7 +166,8 @@ def parse_render_request(data: object, settings: Settings) -> RenderRequest:
         Forbidden: ``BUCKET_NOT_ALLOWED`` for a destination bucket outside the list,
             and the expression policy's codes (see ``eerender.policy``).
     """
-    request = _top_level(data)
+    # A named recipe becomes an expression and render fields, checked like any other.
+    request = _top_level(expand_recipe(data, settings))
     expression = _expression(request, settings)
     format_value, format_field = _one_of(request, "format", "fileFormat")
     file_format = parse_file_format(format_value, format_field)
