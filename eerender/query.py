@@ -3,7 +3,8 @@
 Query values are text, so this module gives each known parameter its JSON type:
 numbers for ``scale`` and the stretch values, lists for comma-separated bands, decoded
 JSON for ``expression``, ``region``, ``grid`` and the other structured fields. Fields it
-does not know are passed through as text for the request checks to name.
+does not know are passed through as text for the request checks to name, or, when the
+query names a ``recipe``, as text parameters of that recipe.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from eerender.recipes import RECIPE_FIELD, params_from_query
 from eerender.validation import excerpt, invalid, pointer
 
 _JSON_FIELDS = ("expression", "visualizationOptions", "grid", "destination")
@@ -69,9 +71,11 @@ def request_from_query(args: Mapping[str, list[str]]) -> dict[str, Any]:
                 request["destination"],
             )
         request["destination"] = destination
-    if whole is None:
-        return request
-    return _merge(_decode_whole_request(whole), request)
+    if whole is not None:
+        request = _merge(_decode_whole_request(whole), request)
+    if RECIPE_FIELD in request:
+        return params_from_query(request)
+    return request
 
 
 def _decode_whole_request(values: list[str]) -> dict[str, Any]:
