@@ -8,6 +8,7 @@ with the object.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -16,8 +17,9 @@ from typing import Any
 
 import flask
 
-from eerender import logs, services
+from eerender import auth, logs, ratelimit, services
 from eerender.errors import Forbidden, InvalidRequest, MethodNotAllowed, PayloadTooLarge
+from eerender.policy import check_redirect
 from eerender.request import RenderRequest, parse_render_request, request_from_query
 from eerender.responses import error_answer
 from handlers import batch
@@ -25,7 +27,10 @@ from handlers import batch
 logger = logging.getLogger(__name__)
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
-ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id"
+ALLOWED_HEADERS = (
+    "Authorization, Content-Type, X-Request-Id, X-Render-Timestamp, "
+    "X-Render-Signature, X-Render-Key-Id"
+)
 EXPOSED_HEADERS = "Location, Retry-After, X-Request-Id"
 PREFLIGHT_MAX_AGE = "3600"
 # Not /healthz: Google's front end reserves some paths ending in "z" on run.app hosts.
@@ -63,29 +68,32 @@ def _serve(request: flask.Request) -> flask.Response:
         logs.bind(settings.ee_project, request.headers.get("X-Cloud-Trace-Context"))
         if request.method == "OPTIONS":
             return _preflight(request)
-        if request.path.rstrip("/") == "/batch":
-            return batch.handle(request)
         if request.path == HEALTH_PATH and request.method == "GET":
-            return _health()
+            return _health()  # unauthenticated, so uptime checks need no key
+        raw_body = _read_body(request, settings.max_body_bytes)
+        caller = auth.authenticate(request, raw_body, settings)
+        ratelimit.check_rate(caller.key, settings)
+        if request.path.rstrip("/") == "/batch":
+            return batch.handle(_replayed(request, raw_body))
         if request.method not in ("GET", "POST"):
             raise MethodNotAllowed(
                 f"Method {request.method} is not supported; use GET or POST.",
                 value=request.method,
             )
-        data = _read_request(request)
+        data = _read_request(request, raw_body, caller.query)
         wants_json = _wants_json(request, data)
         render_request = parse_render_request(data, settings)
+        ratelimit.check_pixels(render_request, settings)
         return _render(render_request, wants_json)
     except Exception as error:  # every failure becomes a JSON answer here
         status, headers, body = error_answer(error)
         return _json(body, status, headers)
 
 
-def _read_request(request: flask.Request) -> Any:
-    if request.method == "GET":
-        return request_from_query(request.args.to_dict(flat=False))
-
-    max_bytes = services.get().settings.max_body_bytes
+def _read_body(request: flask.Request, max_bytes: int) -> bytes:
+    """Read the raw body once, for the signature check and then for the request."""
+    if request.method in ("GET", "HEAD"):
+        return b""
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(
             f"The request body is {request.content_length} bytes; the limit is "
@@ -93,6 +101,30 @@ def _read_request(request: flask.Request) -> Any:
             value=request.content_length,
             limit=max_bytes,
         )
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(
+            f"The request body is over the {max_bytes}-byte limit.", limit=max_bytes
+        )
+    return bytes(raw)
+
+
+def _replayed(request: flask.Request, body: bytes) -> flask.Request:
+    """Return a copy of ``request`` whose stream yields ``body`` again."""
+    environ = {
+        **request.environ,
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    return flask.Request(environ)
+
+
+def _read_request(
+    request: flask.Request, body: bytes, query: dict[str, list[str]]
+) -> Any:
+    if request.method == "GET":
+        return request_from_query(query)
+
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise InvalidRequest(
@@ -101,12 +133,7 @@ def _read_request(request: flask.Request) -> Any:
             code="UNSUPPORTED_CONTENT_TYPE",
             value=mimetype,
         )
-    raw = request.stream.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise PayloadTooLarge(
-            f"The request body is over the {max_bytes}-byte limit.", limit=max_bytes
-        )
-    return _decode_json(raw)
+    return _decode_json(body)
 
 
 def _decode_json(raw: bytes) -> Any:
@@ -194,6 +221,7 @@ def _health() -> flask.Response:
 
 
 def _redirect(url: str, max_age: int) -> flask.Response:
+    check_redirect(url, services.get().settings)
     response = flask.Response(status=HTTPStatus.FOUND)
     response.headers["Location"] = url
     response.headers["Cache-Control"] = (
