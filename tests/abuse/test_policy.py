@@ -1,4 +1,4 @@
-"""The expression policy: assets, source buckets and algorithms an expression may use."""
+"""The expression policy: which assets, buckets and algorithms expressions may use."""
 
 from __future__ import annotations
 
