@@ -25,8 +25,11 @@ _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RENDER = ("render_http", "render_pubsub", "render_storage", "chat_google", "chat_slack")
 HTTP = ("render_http",)
 EVENTS = ("render_pubsub", "render_storage")
-# Functions that publish to Pub/Sub: batches from HTTP, results from the event triggers.
-PUBLISHERS = ("render_http", "render_pubsub", "render_storage")
+# The chat apps: Google Chat events and Slack slash commands.
+CHAT = ("chat_google", "chat_slack")
+# Functions that publish to Pub/Sub: batches from HTTP, results from the event triggers,
+# renders handed off by the chat apps.
+PUBLISHERS = ("render_http", "render_pubsub", "render_storage", *CHAT)
 
 
 @dataclass(frozen=True)
@@ -205,8 +208,9 @@ ENVIRONMENT: dict[str, EnvVar] = {
         EnvVar(
             "REQUEST_TOPIC",
             "",
-            "Topic that POST /batch publishes one render request to per item.",
-            HTTP,
+            "Topic that POST /batch publishes one render request to per item, and "
+            "that the chat apps hand slow renders to.",
+            HTTP + CHAT,
             access="topic:publish",
         ),
         EnvVar(
@@ -250,6 +254,79 @@ ENVIRONMENT: dict[str, EnvVar] = {
             "Recipe variant to apply: 'standin' for the local Earth Engine stand-in's "
             "assets; empty on Earth Engine.",
             RENDER,
+            local_only=True,
+        ),
+        EnvVar(
+            "CHAT_AUDIENCE",
+            "",
+            "Authentication audience of the Google Chat app: the project number or "
+            "the function's URL, as set in the Chat API configuration.",
+            ("chat_google",),
+        ),
+        EnvVar(
+            "CHAT_CERTS_URL",
+            "",
+            "Certificates (JSON, key id to PEM) that sign Chat's tokens; empty: "
+            "Google's URL for the audience type.",
+            ("chat_google",),
+        ),
+        EnvVar(
+            "CHAT_API_URL",
+            "https://chat.googleapis.com",
+            "Google Chat API endpoint that slow renders are posted through.",
+            ("chat_google",),
+        ),
+        EnvVar(
+            "CHAT_REPLY_SECONDS",
+            "20",
+            "Seconds a Chat render may take before the reply becomes an "
+            "acknowledgement and the image is posted later.",
+            ("chat_google",),
+        ),
+        EnvVar(
+            "SLACK_SIGNING_SECRET",
+            "",
+            "Signing secret of the Slack app, which Slack signs each request with.",
+            ("chat_slack",),
+            secret=True,
+        ),
+        EnvVar(
+            "SLACK_RESPONSE_URL_PREFIXES",
+            "https://hooks.slack.com/",
+            "Comma-separated URL prefixes that a Slack response_url must start with.",
+            ("chat_slack",),
+        ),
+        EnvVar(
+            "COMMAND_REPEAT_SECONDS",
+            "120",
+            "Seconds in which the same chat command from the same user is answered "
+            "as a repeat, without a second render or post.",
+            CHAT,
+        ),
+        EnvVar(
+            "PUSH_AUDIENCE",
+            "",
+            "Audience of the ID tokens on result pushes: this function's URL.",
+            CHAT,
+        ),
+        EnvVar(
+            "PUSH_SERVICE_ACCOUNT",
+            "",
+            "Service account whose ID tokens result pushes carry.",
+            CHAT,
+        ),
+        EnvVar(
+            "ID_TOKEN_CERTS_URL",
+            "https://www.googleapis.com/oauth2/v1/certs",
+            "Certificates (JSON, key id to PEM) that sign Google ID tokens.",
+            CHAT,
+        ),
+        EnvVar(
+            "PUSH_UNSIGNED_LOCAL",
+            "false",
+            "Accept result pushes without a token from 127.0.0.1; refused unless "
+            "PUBSUB_API_URL is a loopback address.",
+            CHAT,
             local_only=True,
         ),
         EnvVar(
@@ -400,6 +477,17 @@ class Settings:
     batch_max_items: int = 1000
     recipe_dir: str = ""
     recipe_variant: str = ""
+    chat_audience: str = ""
+    chat_certs_url: str = ""
+    chat_api_url: str = "https://chat.googleapis.com"
+    chat_reply_seconds: float = 20.0
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_response_url_prefixes: tuple[str, ...] = ("https://hooks.slack.com/",)
+    command_repeat_seconds: int = 120
+    push_audience: str = ""
+    push_service_account: str = ""
+    id_token_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+    push_unsigned_local: bool = False
     # None allows everything; an empty set allows nothing. See eerender.policy.
     allowed_asset_prefixes: frozenset[str] | None = None
     allowed_source_buckets: frozenset[str] | None = None
@@ -466,6 +554,19 @@ class Settings:
             batch_max_items=env.integer("BATCH_MAX_ITEMS", minimum=1),
             recipe_dir=env.text("RECIPE_DIR"),
             recipe_variant=env.text("RECIPE_VARIANT"),
+            chat_audience=env.text("CHAT_AUDIENCE"),
+            chat_certs_url=env.text("CHAT_CERTS_URL"),
+            chat_api_url=env.text("CHAT_API_URL").rstrip("/"),
+            chat_reply_seconds=env.number("CHAT_REPLY_SECONDS"),
+            slack_signing_secret=env.text("SLACK_SIGNING_SECRET"),
+            slack_response_url_prefixes=tuple(
+                env.items("SLACK_RESPONSE_URL_PREFIXES")
+            ),
+            command_repeat_seconds=env.integer("COMMAND_REPEAT_SECONDS", minimum=0),
+            push_audience=env.text("PUSH_AUDIENCE"),
+            push_service_account=env.text("PUSH_SERVICE_ACCOUNT"),
+            id_token_certs_url=env.text("ID_TOKEN_CERTS_URL"),
+            push_unsigned_local=env.flag("PUSH_UNSIGNED_LOCAL"),
             allowed_asset_prefixes=env.allow_list("RENDER_ALLOWED_ASSET_PREFIXES"),
             allowed_source_buckets=env.allow_list("RENDER_ALLOWED_SOURCE_BUCKETS"),
             allowed_algorithms=env.allow_list("RENDER_ALLOWED_ALGORITHMS"),
