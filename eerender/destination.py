@@ -17,6 +17,9 @@ _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 MAX_OBJECT_NAME_BYTES = 1024
 # Cloud Storage refuses names under this prefix, which ACME certificate checks use.
 _ACME_PREFIX = ".well-known/acme-challenge/"
+# Format characters (bidirectional overrides, zero-width spaces), line and paragraph
+# separators, private-use and unassigned code points.
+_HIDDEN_CATEGORIES = frozenset({"Cf", "Zl", "Zp", "Co", "Cn"})
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,27 @@ def check_object_name(value: object, field: str) -> str:
         )
     if any(unicodedata.category(character) == "Cc" for character in value):
         raise _bad_object(value, field, "contains control characters")
+    hidden = [c for c in value if unicodedata.category(c) in _HIDDEN_CATEGORIES]
+    if hidden:
+        raise _bad_object(
+            value,
+            field,
+            f"contains the invisible or unassigned character U+{ord(hidden[0]):04X}, "
+            "which makes the name read differently from what it is",
+        )
     if value.startswith("/"):
         raise _bad_object(value, field, "starts with '/'; names are relative")
     if value.endswith("/"):
         raise _bad_object(value, field, "ends with '/', which names a folder")
     if any(segment in (".", "..") for segment in value.split("/")):
         raise _bad_object(value, field, "contains a '.' or '..' path segment")
+    # Tools that normalise names would turn full-width dots and slashes into a path
+    # traversal, so the normalised name must pass the same check.
+    normalised = unicodedata.normalize("NFKC", value)
+    if any(segment in (".", "..") for segment in normalised.split("/")):
+        raise _bad_object(
+            value, field, "contains a segment that reads as '.' or '..' once normalised"
+        )
     if value.startswith(_ACME_PREFIX) or "/" + _ACME_PREFIX in value:
         raise _bad_object(value, field, f"uses the reserved prefix {_ACME_PREFIX}")
     return value
