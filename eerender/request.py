@@ -397,7 +397,17 @@ def _whole_number(part: str, field: str, value: str) -> int:
             field,
             value,
         )
-    return positive_integer(int(part), field)
+    try:
+        whole = int(part)
+    except ValueError:  # int() converts at most 4300 digits (sys.int_info)
+        raise invalid(
+            f"dimensions {excerpt(value)} has too many digits; each side may be at "
+            "most a few thousand pixels.",
+            field,
+            value,
+            code="DIMENSIONS_TOO_LARGE",
+        ) from None
+    return positive_integer(whole, field)
 
 
 def _dimensions_of(grid: GridRequest) -> int | tuple[int, int] | None:

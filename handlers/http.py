@@ -159,6 +159,12 @@ def _decode_json(raw: bytes) -> Any:
             f"column {error.colno}.",
             code="INVALID_JSON",
         ) from error
+    except ValueError as error:  # an integer of more than 4300 digits
+        raise InvalidRequest(
+            "The request body contains a number with too many digits to read; send "
+            "numbers of ordinary size.",
+            code="INVALID_JSON",
+        ) from error
 
 
 def _reject_constant(name: str) -> None:
