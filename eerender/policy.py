@@ -334,7 +334,7 @@ def _check_asset(policy: ExpressionPolicy, asset_id: str, where: str) -> None:
         return
     allowed = _shown(policy.asset_prefixes)
     raise Forbidden(
-        f"Asset {asset_id!r} at {where} is not allowed here. Allowed asset id "
+        f"Asset {excerpt(asset_id)} at {where} is not allowed here. Allowed asset id "
         f"prefixes: {allowed}. An operator allows more with "
         "RENDER_ALLOWED_ASSET_PREFIXES (comma-separated, '*' for all).",
         code=ASSET_NOT_ALLOWED,
@@ -395,7 +395,7 @@ def _algorithm_rejected(name: str, policy: ExpressionPolicy, where: str) -> Forb
             "more with RENDER_ALLOWED_ALGORITHMS"
         )
     return Forbidden(
-        f"Algorithm {name!r} at {where} is not allowed: {reason}.",
+        f"Algorithm {excerpt(name)} at {where} is not allowed: {reason}.",
         code=ALGORITHM_NOT_ALLOWED,
         field=where,
         value=name,

@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+import requests
+
+from local import stack
 from tests.http.conftest import client, make_client, standin_control, stats
 
-__all__ = ["client", "ee_calls", "make_client", "standin_control"]
+__all__ = [
+    "client",
+    "ee_calls",
+    "live",
+    "make_client",
+    "object_count",
+    "standin_control",
+]
 
 
 def ee_calls(ee_url: str) -> int:
     """Return how many Earth Engine API calls the stand-in has received."""
     counts: dict[str, Any] = stats(ee_url)["requests"]
     return sum(counts.values())
+
+
+def object_count(gcs_url: str, bucket: str = stack.RENDER_BUCKET) -> int:
+    """Return how many objects ``bucket`` of fake-gcs-server holds."""
+    listing = requests.get(f"{gcs_url}/storage/v1/b/{bucket}/o", timeout=10)
+    listing.raise_for_status()
+    return len(listing.json().get("items", []))
+
+
+@pytest.fixture(scope="module")
+def live(ee_server: str) -> Iterator[stack.Stack]:
+    """A running HTTP function under functions-framework, with its own stand-ins.
+
+    Depends on ``ee_server`` only so that the stand-in's data is installed first.
+    """
+    with stack.running() as running:
+        yield running
