@@ -229,12 +229,24 @@ def decode_json(raw: bytes, what: str) -> Any:
         ) from error
     try:
         return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as error:
+        raise InvalidRequest(
+            f"The {what} nests JSON too deeply to read; flatten the expression with "
+            "valueReference nodes.",
+            code="INVALID_JSON",
+        ) from error
     except json.JSONDecodeError as error:
         raise InvalidRequest(
             f"The {what} is not valid JSON: {error.msg} at line {error.lineno} column "
             f"{error.colno}.",
             code="INVALID_JSON",
             value=text,
+        ) from error
+    except ValueError as error:  # an integer of more than 4300 digits
+        raise InvalidRequest(
+            f"The {what} contains a number with too many digits to read; send numbers "
+            "of ordinary size.",
+            code="INVALID_JSON",
         ) from error
 
 

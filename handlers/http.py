@@ -19,6 +19,7 @@ import flask
 
 from eerender import auth, logs, ratelimit, services
 from eerender.errors import Forbidden, InvalidRequest, MethodNotAllowed, PayloadTooLarge
+from eerender.events import decode_json
 from eerender.policy import check_redirect
 from eerender.request import RenderRequest, parse_render_request, request_from_query
 from eerender.responses import error_answer
@@ -133,47 +134,7 @@ def _read_request(
             code="UNSUPPORTED_CONTENT_TYPE",
             value=mimetype,
         )
-    return _decode_json(body)
-
-
-def _decode_json(raw: bytes) -> Any:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidRequest(
-            f"The request body is not valid UTF-8 (byte {error.start}); "
-            "encode it as UTF-8.",
-            code="INVALID_UTF8",
-        ) from error
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except RecursionError as error:
-        raise InvalidRequest(
-            "The request body nests JSON too deeply to read; flatten the expression "
-            "with valueReference nodes.",
-            code="INVALID_JSON",
-        ) from error
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(
-            f"The request body is not valid JSON: {error.msg} at line {error.lineno} "
-            f"column {error.colno}.",
-            code="INVALID_JSON",
-        ) from error
-    except ValueError as error:  # an integer of more than 4300 digits
-        raise InvalidRequest(
-            "The request body contains a number with too many digits to read; send "
-            "numbers of ordinary size.",
-            code="INVALID_JSON",
-        ) from error
-
-
-def _reject_constant(name: str) -> None:
-    raise InvalidRequest(
-        f"The request body contains {name}, which JSON does not allow; "
-        "send finite numbers.",
-        code="INVALID_JSON",
-        value=name,
-    )
+    return decode_json(body, "request body")
 
 
 def _wants_json(request: flask.Request, data: Any) -> bool:
