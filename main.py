@@ -4,7 +4,7 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from handlers import http, pubsub, upload
+from handlers import chat, http, pubsub, slack, upload
 
 
 @functions_framework.http
@@ -23,3 +23,15 @@ def render_pubsub(event: CloudEvent) -> None:
 def render_storage(event: CloudEvent) -> None:
     """Render request files and GeoTIFF previews uploaded to the watched bucket."""
     upload.handle(event)
+
+
+@functions_framework.http
+def chat_google(request: flask.Request) -> flask.Response:
+    """Answer Google Chat events with rendered recipes."""
+    return chat.handle(request)
+
+
+@functions_framework.http
+def chat_slack(request: flask.Request) -> flask.Response:
+    """Answer the Slack /render command and post its images."""
+    return slack.handle(request)
