@@ -38,10 +38,10 @@ def _ensure_data() -> None:
 
 
 @pytest.fixture(scope="session")
-def ee_server() -> Iterator[str]:
-    """Base URL of a running Earth Engine stand-in."""
+def ee_server(gcs_server: str) -> Iterator[str]:
+    """Base URL of an Earth Engine stand-in; Image.loadGeoTIFF reads from gcs_server."""
     _ensure_data()
-    process = stack.standin(stack.free_port())
+    process = stack.standin(stack.free_port(), storage_url=gcs_server)
     process.start()
     yield process.url
     process.stop()

@@ -57,15 +57,6 @@ def pubsub_server() -> Iterator[PubSubStandin]:
     standin.close()
 
 
-@pytest.fixture(scope="session")
-def geotiff_ee_server(gcs_server: str) -> Iterator[str]:
-    """An Earth Engine stand-in whose Image.loadGeoTIFF reads from fake-gcs-server."""
-    process = stack.standin(stack.free_port(), storage_url=gcs_server)
-    process.start()
-    yield process.url
-    process.stop()
-
-
 @pytest.fixture
 def event_stack(
     ee_server: str,
