@@ -143,6 +143,14 @@ class ComputationTooLarge(RenderError):
     default_code = "COMPUTATION_TOO_LARGE"
 
 
+class EventExpired(RenderError):
+    """The event waited longer than EVENT_MAX_AGE and is no longer worth rendering."""
+
+    http_status = HTTPStatus.GONE
+    outcome = Outcome.PERMANENT
+    default_code = "EVENT_EXPIRED"
+
+
 class NotFound(RenderError):
     http_status = HTTPStatus.NOT_FOUND
     outcome = Outcome.PERMANENT

@@ -14,7 +14,6 @@ import datetime
 import logging
 import re
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
 from eerender.errors import Outcome, RenderError
@@ -26,14 +25,6 @@ FAILURES_FOLDER = "failures/"
 # Object names keep request ids readable but drop what could escape the prefix.
 _UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._=-]+")
 MAX_ID_CHARACTERS = 200
-
-
-class EventExpired(RenderError):
-    """The event waited longer than EVENT_MAX_AGE and is no longer worth rendering."""
-
-    http_status = HTTPStatus.GONE
-    outcome = Outcome.PERMANENT
-    default_code = "EVENT_EXPIRED"
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,15 @@ from cloudevents.http import CloudEvent
 from eerender import events, logs, services
 from eerender.batch import BatchItem, BatchLedger, batch_item
 from eerender.config import Settings
-from eerender.errors import ConfigurationError, InvalidRequest, Outcome, RenderError
+from eerender.errors import (
+    ConfigurationError,
+    EventExpired,
+    InvalidRequest,
+    Outcome,
+    RenderError,
+)
 from eerender.outcome import (
     EventContext,
-    EventExpired,
     as_render_error,
     failure_name,
     failure_record,
