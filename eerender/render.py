@@ -10,13 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eerender.request import RenderRequest
-
 from eerender.cache import ThumbnailCache
 from eerender.config import Settings
 from eerender.earthengine import EarthEngineClient
 from eerender.errors import ConfigurationError, RenderError, ThumbnailExpired
 from eerender.pixels import PixelStream
+from eerender.request import RenderRequest
 from eerender.retry import RetryPolicy, call_with_retry, is_retryable
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ class Renderer:
 
     def store(self, request: RenderRequest) -> StoredRender:
         """Copy the rendered image into Cloud Storage, reusing an existing copy."""
-        store = self._require_store()
+        store = self.render_store()
         bucket, name = self.destination(request)
         stored = store.find(bucket, name)
         if stored is not None:
@@ -170,14 +169,15 @@ class Renderer:
         from eerender.signing import signed_url
 
         return signed_url(
-            self._require_store().client,
+            self.render_store().client,
             self._signer,
             stored.bucket,
             stored.name,
             self._settings.signed_url_ttl,
         )
 
-    def _require_store(self) -> RenderStore:
+    def render_store(self) -> RenderStore:
+        """Return the instance's Cloud Storage writer, connecting on first use."""
         with self._store_lock:
             if self._store is None:
                 if self._store_factory is None:

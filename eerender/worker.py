@@ -330,17 +330,14 @@ def get() -> EventWorker:
 
 
 def build(shared: services.Services) -> EventWorker:
-    from google.cloud import storage
-
     from eerender.records import RecordStore
-    from eerender.storage import RenderStore
 
     settings = shared.settings
-    client = storage.Client(project=settings.ee_project or None)
+    renders = shared.renderer.render_store()
     return EventWorker(
         settings,
         shared.renderer,
-        RenderStore(settings, client),
-        RecordStore(settings, client),
+        renders,
+        RecordStore(settings, renders.client),
         Publisher(settings, shared.earth_engine.session),
     )
