@@ -5,19 +5,23 @@ function on free ports of 127.0.0.1, sends render requests in both delivery mode
 follows the redirect, downloads the stored copy, checks each image decodes at the
 requested size, and stops everything. The events part publishes a request to the local
 Pub/Sub stand-in and uploads an elevation GeoTIFF, whose preview the bucket trigger
-renders.
+renders. The chat part sends a signed Slack slash command, whose image the Slack
+function posts to the chat stand-in's response_url, and a Google Chat message with a
+signed token, answered with a card.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 from PIL import Image
@@ -224,6 +228,97 @@ def download(gcs_url: str, bucket: str, name: str) -> bytes:
     return data.content
 
 
+def slack_demo(running: stack.Stack) -> None:
+    """Send a signed slash command and wait for the image posted to response_url."""
+    form = {
+        "command": "/render",
+        "text": "srtm 10,45,11,46",
+        "response_url": f"{running.chat_standin_url}/slack/response/T000/000/XXXX",
+        "team_id": "T000",
+        "user_id": "U000",
+        "channel_id": "C000",
+        "trigger_id": "000.000",
+    }
+    body = urlencode(form).encode()
+    timestamp = str(int(time.time()))
+    signature = hmac.new(
+        stack.LOCAL_SLACK_SECRET.encode(),
+        f"v0:{timestamp}:".encode() + body,
+        hashlib.sha256,
+    ).hexdigest()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={signature}",
+    }
+    answer = requests.post(
+        running.slack_function_url, data=body, headers=headers, timeout=TIMEOUT
+    )
+    answer.raise_for_status()
+    print(
+        f"Slack /render {form['text']} -> {answer.status_code} {answer.json()['text']}"
+    )
+
+    post = wait_for_post(running.chat_standin_url, "slack")
+    image_url = post["message"]["blocks"][1]["image_url"]
+    image = requests.get(image_url, timeout=TIMEOUT)
+    image.raise_for_status()
+    print(f"  posted to response_url: {post['message']['text']}")
+    print("  wrote", check_image(image.content, (768, 768), OUT / "slack-srtm.png"))
+
+
+def chat_demo(running: stack.Stack) -> None:
+    """Send a Chat slash command with a token the chat stand-in signs."""
+    claims = {
+        "iss": "chat@system.gserviceaccount.com",
+        "aud": stack.LOCAL_PROJECT_NUMBER,
+    }
+    token = requests.post(
+        f"{running.chat_standin_url}/_standin/token", json=claims, timeout=TIMEOUT
+    ).json()["token"]
+    event = {
+        "type": "MESSAGE",
+        "space": {"name": "spaces/LOCAL", "type": "ROOM"},
+        "user": {"name": "users/1", "displayName": "Local user"},
+        "message": {
+            "name": "spaces/LOCAL/messages/1",
+            "text": "/render ndvi",
+            "argumentText": " ndvi",
+            "slashCommand": {"commandId": "1"},
+            "thread": {"name": "spaces/LOCAL/threads/1"},
+        },
+    }
+    answer = requests.post(
+        running.chat_function_url,
+        json=event,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
+    )
+    answer.raise_for_status()
+    reply = answer.json()
+    if "cardsV2" not in reply:
+        print(f"Chat /render ndvi -> {reply['text']}")
+        reply = wait_for_post(running.chat_standin_url, "chat")["message"]
+    card = reply["cardsV2"][0]["card"]
+    image_url = card["sections"][0]["widgets"][0]["image"]["imageUrl"]
+    print(f"Chat /render ndvi -> card {card['header']['subtitle']!r}")
+    image = requests.get(image_url, timeout=TIMEOUT)
+    image.raise_for_status()
+    print("  wrote", check_image(image.content, (454, 512), OUT / "chat-ndvi.png"))
+
+
+def wait_for_post(chat_standin_url: str, kind: str) -> dict[str, Any]:
+    """Return the first message the chat stand-in recorded for ``kind``."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        posts = requests.get(f"{chat_standin_url}/_standin/posts", timeout=10).json()
+        if posts[kind]:
+            post: dict[str, Any] = posts[kind][0]
+            return post
+        time.sleep(0.2)
+    raise SystemExit(f"No {kind} message was posted within {TIMEOUT} s")
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     print(
@@ -231,7 +326,7 @@ def main() -> int:
         "the functions..."
     )
     with stack.running(
-        events=True,
+        chat=True,
         STARTUP_CHECK="true",
         GEOTIFF_PREVIEW=json.dumps(ELEVATION_PREVIEW),
     ) as running:
@@ -246,6 +341,8 @@ def main() -> int:
         store_demo(running)
         pubsub_demo(running)
         geotiff_demo(running)
+        slack_demo(running)
+        chat_demo(running)
     print("Done; servers stopped.")
     return 0
 
