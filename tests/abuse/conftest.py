@@ -38,7 +38,17 @@ def object_count(gcs_url: str, bucket: str = stack.RENDER_BUCKET) -> int:
 def live(ee_server: str) -> Iterator[stack.Stack]:
     """A running HTTP function under functions-framework, with its own stand-ins.
 
+    POST /batch publishes to a Pub/Sub stand-in without subscribers.
+
     Depends on ``ee_server`` only so that the stand-in's data is installed first.
     """
-    with stack.running() as running:
-        yield running
+    pubsub = stack.pubsub_standin(stack.free_port(), {})
+    pubsub.start()
+    topic = f"projects/{stack.LOCAL_PROJECT}/topics/{stack.REQUEST_TOPIC}"
+    try:
+        # Batches are published to a topic that nobody renders from, so an accepted
+        # batch can never write objects while later cases are checked.
+        with stack.running(PUBSUB_API_URL=pubsub.url, REQUEST_TOPIC=topic) as running:
+            yield running
+    finally:
+        pubsub.stop()
