@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
-import itertools
 import json
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -33,18 +33,16 @@ ELEVATION_REQUEST: dict[str, Any] = {
 def fresh_store_request(**changes: Any) -> dict[str, Any]:
     """A store request no earlier test has made, so its object does not exist yet.
 
-    The fake-gcs-server lives for the whole session; a unique stretch maximum gives each
-    caller a request hash, and so an object name, of its own.
+    The fake-gcs-server lives for the whole session; a random stretch maximum gives each
+    caller a request hash, and so an object name, of its own. (A counter would not do:
+    other test modules import this one, and each import has its own counter.)
     """
     return {
         **ELEVATION_REQUEST,
         "delivery": "store",
-        "max": 6000 + next(_unique_numbers) / 1000,
+        "max": 6000 + uuid.uuid4().int % 10**9 / 10**9,
         **changes,
     }
-
-
-_unique_numbers = itertools.count(1)
 
 
 def encode_request(request: dict[str, Any]) -> str:
