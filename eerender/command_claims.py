@@ -15,14 +15,15 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import google.api_core.exceptions as api_exceptions
 import requests
-from google.cloud import storage
 
 from eerender.records import RecordStore
 from eerender.storage import _connection_error, _storage_error
+
+if TYPE_CHECKING:
+    from google.cloud import storage
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,9 @@ class Claims:
         self.release(self._reply_name(request_id))
 
     def release(self, name: str) -> None:
+        # Imported here to keep Cloud Storage's libraries out of main.py's imports.
+        import google.api_core.exceptions as api_exceptions
+
         try:
             self._client.bucket(self._bucket).blob(name).delete(timeout=30)
         except api_exceptions.NotFound:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import google.api_core.exceptions as api_exceptions
 import requests
-from google.cloud import storage
 
 from eerender.config import Settings
 from eerender.errors import PayloadTooLarge
@@ -25,6 +23,13 @@ from eerender.storage import (
     _connection_error,
     _storage_error,
 )
+
+if TYPE_CHECKING:
+    from google.cloud import storage
+
+# google.api_core is imported in the methods, on first use: main.py imports this
+# module through the chat handlers, and keeping Cloud Storage's libraries out of
+# that import saves every cold start, redirects included (bench/cold_start.py).
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +50,8 @@ class RecordStore:
         self, bucket: str, name: str, document: dict[str, Any], metadata: dict[str, str]
     ) -> bool:
         """Write ``document`` as a new object; return False when it exists already."""
+        import google.api_core.exceptions as api_exceptions
+
         blob = self._client.bucket(bucket).blob(name)
         blob.metadata = {**metadata, PRODUCER_KEY: PRODUCER}
         blob.cache_control = RECORD_CACHE_CONTROL
@@ -74,6 +81,8 @@ class RecordStore:
         Raises:
             PayloadTooLarge: when the object is over ``max_bytes``.
         """
+        import google.api_core.exceptions as api_exceptions
+
         try:
             blob = self._client.bucket(bucket).get_blob(
                 name, generation=generation or None, timeout=self._timeout
@@ -104,6 +113,8 @@ class RecordStore:
 
     def names(self, bucket: str, prefix: str) -> Iterator[str]:
         """Yield the names of the objects under ``prefix``, in lexical order."""
+        import google.api_core.exceptions as api_exceptions
+
         try:
             for blob in self._client.list_blobs(
                 bucket, prefix=prefix, timeout=self._timeout
