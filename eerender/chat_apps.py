@@ -6,8 +6,8 @@ REQUEST_TOPIC with reply attributes (``response_url`` or ``reply_*``). The Pub/S
 function renders it and announces the outcome on RESULTS_TOPIC with those attributes.
 A push subscription on RESULTS_TOPIC delivers each announcement to ``/results`` of the
 chat function, which posts the image or the error where the command came from. The
-chat function is the poster, not the Pub/Sub function, so the render path knows
-nothing about Slack or Chat, and each app's credentials stay in its own function.
+chat function is the poster, not the Pub/Sub function, so the render path contains no
+Slack or Chat code, and each app's credentials stay in its own function.
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ class ChatApi:
         Raises:
             ConfigurationError: the app may not post in the space.
             InvalidRequest: Chat rejected the message.
-            UpstreamError: Chat failed or did not answer in time.
+            UpstreamError: Chat failed or did not respond in time.
         """
         url = f"{self._base}/v1/{quote(space, safe='/')}/messages"
         params = {

@@ -84,7 +84,7 @@ def post(
 
     Raises:
         InvalidRequest: the URL is not allowed, or Slack rejects it (expired, used).
-        UpstreamError: Slack failed or did not answer in time, which may pass.
+        UpstreamError: Slack failed or did not respond in time, which may pass.
     """
     check_response_url(url, settings)
     try:

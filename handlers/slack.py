@@ -121,7 +121,7 @@ def _reply(form: dict[str, str], settings: Settings) -> dict[str, Any]:
         {"app": APP, "command": command.describe()},
     )
     if claim.is_repeat:
-        logger.info("Repeated command %s answered without a render", claim.request_id)
+        logger.info("Repeated command %s; no second render", claim.request_id)
         return slack.ephemeral(
             f"`/render {command.describe()}` is already being rendered for you; its "
             "image is posted once, here."
