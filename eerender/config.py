@@ -559,9 +559,7 @@ class Settings:
             chat_api_url=env.text("CHAT_API_URL").rstrip("/"),
             chat_reply_seconds=env.number("CHAT_REPLY_SECONDS"),
             slack_signing_secret=env.text("SLACK_SIGNING_SECRET"),
-            slack_response_url_prefixes=tuple(
-                env.items("SLACK_RESPONSE_URL_PREFIXES")
-            ),
+            slack_response_url_prefixes=tuple(env.items("SLACK_RESPONSE_URL_PREFIXES")),
             command_repeat_seconds=env.integer("COMMAND_REPEAT_SECONDS", minimum=0),
             push_audience=env.text("PUSH_AUDIENCE"),
             push_service_account=env.text("PUSH_SERVICE_ACCOUNT"),
