@@ -11,8 +11,8 @@ functions-framework process pays. The runs alternate, and the medians and two ra
 are printed: of the whole times, and of the times above that floor.
 
 It also prints ``python -X importtime`` figures for ``main`` and ``ee``, and checks
-which Cloud Storage modules a process has loaded after serving one redirect: the
-redirect path should load none.
+which Cloud Storage modules a process has loaded after serving one redirect. The
+redirect path should load none, and the exit status is 1 when it loads any.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def time_to_first_redirect(
                 continue
             if answer.status_code != HTTPStatus.FOUND:
                 raise RuntimeError(
-                    f"{candidate.label} answered {answer.status_code}: {answer.text}"
+                    f"{candidate.label} returned {answer.status_code}: {answer.text}"
                 )
             return time.monotonic() - started
         raise RuntimeError(f"{candidate.label} served nothing within the time-out")
@@ -99,10 +99,13 @@ def import_milliseconds(module: str) -> tuple[float, list[tuple[str, float]]]:
         _, cumulative, name = line.removeprefix("import time:").split("|")
         rows.append((name.rstrip(), int(cumulative) / 1000))
     total = next(ms for name, ms in rows if name.strip() == module)
-    # Direct imports of the module sit one level deeper, after two spaces.
-    direct = [(name.strip(), ms) for name, ms in rows if name.startswith("   ")]
-    direct = [(name, ms) for name, ms in direct if name.count(".") <= 2]
+    # importtime indents each level by two spaces after one: direct imports have 3.
+    direct = [(name.strip(), ms) for name, ms in rows if _indent(name) == 3]
     return total, sorted(direct, key=lambda row: -row[1])[:8]
+
+
+def _indent(name: str) -> int:
+    return len(name) - len(name.lstrip(" "))
 
 
 def modules_after_redirect(env: dict[str, str]) -> list[str]:
@@ -129,7 +132,8 @@ def modules_after_redirect(env: dict[str, str]) -> list[str]:
     return loaded
 
 
-def measure_cold_starts(runs: int) -> None:
+def measure_cold_starts(runs: int) -> list[str]:
+    """Print the cold starts; return the storage modules a redirect loaded."""
     request = workload.elevation_request()
     seconds: dict[str, list[float]] = {candidate.label: [] for candidate in CANDIDATES}
     with backends.running() as local:
@@ -141,7 +145,7 @@ def measure_cold_starts(runs: int) -> None:
                 )
         loaded = modules_after_redirect(env)
     print_cold_starts(seconds, runs)
-    print(f"storage modules loaded after one redirect: {', '.join(loaded) or 'none'}")
+    return loaded
 
 
 def print_cold_starts(seconds: dict[str, list[float]], runs: int) -> None:
@@ -177,8 +181,15 @@ def main() -> int:
         "--runs", type=int, default=5, help="fresh processes per function"
     )
     arguments = parser.parse_args()
-    measure_cold_starts(arguments.runs)
+    loaded = measure_cold_starts(arguments.runs)
     print_import_times()
+    if loaded:
+        first_five = ", ".join(loaded[:5]) + (", ..." if len(loaded) > 5 else "")
+        print(
+            f"FAILED: one redirect loaded {len(loaded)} storage modules: {first_five}"
+        )
+        return 1
+    print("storage modules loaded by one redirect: none")
     return 0
 
 
