@@ -233,9 +233,12 @@ def _digest(secret: str, message: bytes) -> bytes:
 def canonical_query(query: Mapping[str, Sequence[str]]) -> str:
     """Return ``query`` percent-encoded and sorted, the form a link signature covers."""
     pairs = sorted((name, value) for name, values in query.items() for value in values)
-    return "&".join(
-        f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs
-    )
+    return "&".join(f"{_encoded(name)}={_encoded(value)}" for name, value in pairs)
+
+
+def _encoded(text: str) -> str:
+    # Lone surrogates cannot come from a decoded URL, but must not crash a signer.
+    return quote(text, safe="", errors="surrogatepass")
 
 
 def link_message(query: Mapping[str, Sequence[str]]) -> bytes:
