@@ -16,7 +16,9 @@ import dataclasses
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import flask
@@ -28,7 +30,7 @@ from eerender import chat_auth, events, services
 from eerender.chat_commands import Command
 from eerender.command_claims import Claims
 from eerender.config import Settings
-from eerender.errors import ConfigurationError, InvalidRequest
+from eerender.errors import ConfigurationError, InvalidRequest, Outcome, RenderError
 from eerender.pubsub import OutgoingMessage, Publisher
 from eerender.recipes import RecipeBook, book
 from eerender.request import parse_render_request
@@ -230,7 +232,45 @@ def _cloud_event(request: flask.Request) -> CloudEvent:
     return CloudEvent(attributes, envelope)
 
 
-def claim_reply(chat: ChatServices, result: Result) -> bool:
+def deliver(
+    request: flask.Request,
+    settings: Settings,
+    app: str,
+    post: Callable[[Result, ChatServices], None],
+) -> flask.Response:
+    """Post one pushed result of ``app`` once; 2xx acknowledges, 5xx redelivers.
+
+    A result for the other app, an unreadable message, or a post that can never
+    succeed (an expired URL, a rejected message) is acknowledged and logged. A post
+    that failed in a way that may pass releases its claim and is raised.
+    """
+    try:
+        result = read_result(request, settings)
+    except InvalidRequest as error:
+        logger.warning("Unreadable result push dropped: %s", error.message)
+        return flask.Response(status=HTTPStatus.NO_CONTENT)
+    if result.app != app:
+        return flask.Response(status=HTTPStatus.NO_CONTENT)
+
+    chat = get()
+    if not _claim_reply(chat, result):
+        return flask.Response(status=HTTPStatus.NO_CONTENT)
+    try:
+        post(result, chat)
+    except RenderError as error:
+        if error.outcome is not Outcome.PERMANENT:
+            chat.claims.release_reply(result.request_id)
+            raise
+        logger.warning(
+            "Result %s could not be posted: %s",
+            result.request_id,
+            error.message,
+            extra={"json_fields": {"app": app, "code": error.code}},
+        )
+    return flask.Response(status=HTTPStatus.NO_CONTENT)
+
+
+def _claim_reply(chat: ChatServices, result: Result) -> bool:
     """Claim the post of ``result``; False when another delivery already posted it."""
     if not result.request_id:
         return True

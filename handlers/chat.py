@@ -28,7 +28,7 @@ from eerender.chat_commands import (
     parse_command,
 )
 from eerender.config import Settings
-from eerender.errors import InvalidRequest, MethodNotAllowed, Outcome, RenderError
+from eerender.errors import InvalidRequest, MethodNotAllowed, RenderError
 from eerender.render import StoredRender
 from eerender.request import parse_render_request
 from eerender.responses import error_answer
@@ -135,33 +135,18 @@ def _store(request: dict[str, Any], settings: Settings) -> StoredRender:
 
 
 def _results(request: flask.Request, settings: Settings) -> flask.Response:
-    """Post one announced result; 2xx acknowledges it, 5xx has it redelivered."""
-    try:
-        result = chat_apps.read_result(request, settings)
-    except InvalidRequest as error:
-        logger.warning("Unreadable result push dropped: %s", error.message)
-        return flask.Response(status=HTTPStatus.NO_CONTENT)
-    space = result.attributes.get(SPACE_ATTRIBUTE)
-    if result.app != APP or not space:
-        return flask.Response(status=HTTPStatus.NO_CONTENT)
+    return chat_apps.deliver(request, settings, APP, _post_result)
 
-    chat = chat_apps.get()
-    if not chat_apps.claim_reply(chat, result):
-        return flask.Response(status=HTTPStatus.NO_CONTENT)
-    message = _result_message(result, chat)
-    thread = result.attributes.get(THREAD_ATTRIBUTE) or None
-    try:
-        _chat_api(settings).create_message(space, thread, message, result.request_id)
-    except RenderError as error:
-        if error.outcome is not Outcome.PERMANENT:
-            chat.claims.release_reply(result.request_id)
-            raise
-        logger.warning(
-            "Result %s could not be posted to Chat: %s",
-            result.request_id,
-            error.message,
+
+def _post_result(result: chat_apps.Result, chat: chat_apps.ChatServices) -> None:
+    space = result.attributes.get(SPACE_ATTRIBUTE)
+    if not space:
+        raise InvalidRequest(
+            "The result names no space to post in.", code="INVALID_EVENT"
         )
-    return flask.Response(status=HTTPStatus.NO_CONTENT)
+    thread = result.attributes.get(THREAD_ATTRIBUTE) or None
+    message = _result_message(result, chat)
+    _chat_api(chat.settings).create_message(space, thread, message, result.request_id)
 
 
 def _result_message(

@@ -25,7 +25,6 @@ from eerender.config import Settings
 from eerender.errors import (
     InvalidRequest,
     MethodNotAllowed,
-    Outcome,
     PayloadTooLarge,
     RenderError,
 )
@@ -143,20 +142,15 @@ def _reply(form: dict[str, str], settings: Settings) -> dict[str, Any]:
 
 
 def _results(request: flask.Request, settings: Settings) -> flask.Response:
-    """Post one announced result; 2xx acknowledges it, 5xx has it redelivered."""
-    try:
-        result = chat_apps.read_result(request, settings)
-    except InvalidRequest as error:
-        # A message that cannot be read will not become readable, so it is dropped.
-        logger.warning("Unreadable result push dropped: %s", error.message)
-        return flask.Response(status=HTTPStatus.NO_CONTENT)
-    url = result.attributes.get(RESPONSE_URL_ATTRIBUTE)
-    if result.app != APP or not url:
-        return flask.Response(status=HTTPStatus.NO_CONTENT)
+    return chat_apps.deliver(request, settings, APP, _post_result)
 
-    chat = chat_apps.get()
-    if not chat_apps.claim_reply(chat, result):
-        return flask.Response(status=HTTPStatus.NO_CONTENT)
+
+def _post_result(result: chat_apps.Result, chat: chat_apps.ChatServices) -> None:
+    url = result.attributes.get(RESPONSE_URL_ATTRIBUTE)
+    if not url:
+        raise InvalidRequest(
+            "The result has no response_url to post to.", code="INVALID_EVENT"
+        )
     if result.rendered:
         message = slack.image_message(
             result.command,
@@ -165,15 +159,4 @@ def _results(request: flask.Request, settings: Settings) -> flask.Response:
         )
     else:
         message = slack.failure_message(result.command, result.error_message())
-    try:
-        slack.post(chat.session, url, message, settings)
-    except RenderError as error:
-        if error.outcome is not Outcome.PERMANENT:
-            chat.claims.release_reply(result.request_id)
-            raise
-        logger.warning(
-            "Result %s could not be posted to Slack: %s",
-            result.request_id,
-            error.message,
-        )
-    return flask.Response(status=HTTPStatus.NO_CONTENT)
+    slack.post(chat.session, url, message, chat.settings)
