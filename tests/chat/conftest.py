@@ -9,12 +9,9 @@ the state in between: the acknowledgement comes back before anything renders.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import shutil
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,7 +31,13 @@ from werkzeug.test import TestResponse
 from eerender import services
 from eerender.recipes import DEFAULT_DIRECTORY
 from local import stack
-from local.chat_standin import ChatStandin, certificate_pem, make_key, sign_token
+from local.chat_standin import (
+    ChatStandin,
+    certificate_pem,
+    make_key,
+    sign_token,
+)
+from local.chat_standin import slack_headers as signed_slack_headers
 from local.iam_standin import IamStandin
 from local.pubsub_standin import PubSubStandin
 from tests.events.conftest import pubsub_server
@@ -323,25 +326,13 @@ def slack_form(text: str, response_url: str, **changes: str) -> dict[str, str]:
     }
 
 
-def slack_signature(body: bytes, timestamp: str, secret: str = SIGNING_SECRET) -> str:
-    base = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-
-
 def slack_headers(
     body: bytes,
     timestamp: int | None = None,
     secret: str = SIGNING_SECRET,
     **extra: str,
 ) -> dict[str, str]:
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    return {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": slack_signature(body, stamp, secret),
-        **extra,
-    }
+    return {**signed_slack_headers(body, secret, timestamp), **extra}
 
 
 def post_slack(

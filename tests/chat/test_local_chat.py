@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,6 +11,7 @@ import pytest
 import requests
 
 from local import stack
+from local.chat_standin import slack_headers
 
 WAIT_SECONDS = 60
 
@@ -50,18 +49,7 @@ def test_slack_command_posts_image(running: stack.Stack) -> None:
         "channel_id": "C1",
     }
     body = urlencode(form).encode()
-    timestamp = str(int(time.time()))
-    digest = hmac.new(
-        stack.LOCAL_SLACK_SECRET.encode(),
-        b"v0:" + timestamp.encode() + b":" + body,
-        hashlib.sha256,
-    ).hexdigest()
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={digest}",
-    }
-
+    headers = slack_headers(body, stack.LOCAL_SLACK_SECRET)
     answer = requests.post(
         running.slack_function_url, data=body, headers=headers, timeout=30
     )
