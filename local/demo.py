@@ -13,8 +13,6 @@ signed token, answered with a card.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import io
 import json
 import sys
@@ -27,6 +25,7 @@ import requests
 from PIL import Image
 
 from local import stack
+from local.chat_standin import slack_headers
 
 OUT = stack.ROOT / "out"
 TIMEOUT = 60
@@ -240,17 +239,7 @@ def slack_demo(running: stack.Stack) -> None:
         "trigger_id": "000.000",
     }
     body = urlencode(form).encode()
-    timestamp = str(int(time.time()))
-    signature = hmac.new(
-        stack.LOCAL_SLACK_SECRET.encode(),
-        f"v0:{timestamp}:".encode() + body,
-        hashlib.sha256,
-    ).hexdigest()
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={signature}",
-    }
+    headers = slack_headers(body, stack.LOCAL_SLACK_SECRET)
     answer = requests.post(
         running.slack_function_url, data=body, headers=headers, timeout=TIMEOUT
     )
@@ -276,7 +265,7 @@ def chat_demo(running: stack.Stack) -> None:
     token = requests.post(
         f"{running.chat_standin_url}/_standin/token", json=claims, timeout=TIMEOUT
     ).json()["token"]
-    event = {
+    event: dict[str, Any] = {
         "type": "MESSAGE",
         "space": {"name": "spaces/LOCAL", "type": "ROOM"},
         "user": {"name": "users/1", "displayName": "Local user"},
