@@ -62,6 +62,10 @@ class ChatEvent:
 def parse_event(body: object) -> ChatEvent:
     """Read an interaction event.
 
+    NOTE: this reads the Chat API's interaction event. Chat apps built as Google
+    Workspace add-ons receive a different payload (``chat.messagePayload``) and
+    expect a different reply, which this module does not handle yet.
+
     Raises:
         InvalidRequest: ``INVALID_EVENT`` when the body has no type or space.
     """
