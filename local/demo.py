@@ -247,6 +247,8 @@ def slack_demo(running: stack.Stack) -> None:
     print(
         f"Slack /render {form['text']} -> {answer.status_code} {answer.json()['text']}"
     )
+    # Slack waits 3 s for this reply; the render runs later, in the Pub/Sub function.
+    print(f"  acknowledged in {answer.elapsed.total_seconds() * 1000:.0f} ms")
 
     post = wait_for_post(running.chat_standin_url, "slack")
     image_url = post["message"]["blocks"][1]["image_url"]
