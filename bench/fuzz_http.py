@@ -3,10 +3,10 @@
     python -m bench.fuzz_http --examples 500
 
 Starts the HTTP function under functions-framework on 127.0.0.1 with the Earth Engine
-stand-in, fake-gcs-server and a Pub/Sub stand-in (as the test suite's ``live``
-fixture does), then sends ``--examples`` generated cases per operation of
-docs/openapi.yaml and per generation mode (valid and invalid inputs). Every failure
-is listed and the run goes on.
+stand-in, fake-gcs-server and a Pub/Sub stand-in, as the test suite's ``live`` fixture
+does. It then sends ``--examples`` generated cases per operation of docs/openapi.yaml
+and per generation mode (valid and invalid inputs). Every failure is listed and the
+run goes on.
 
 It prints the cases sent, the count of each status, the failures (5xx answers,
 statuses or bodies the description does not list, objects written for rejected

@@ -1,4 +1,4 @@
-"""What an expression may read and call, and where a redirect may point.
+"""The expression policy on what expressions read and call, and the redirect check.
 
 The function calls Earth Engine with its own service account, so an expression can
 read every asset and every Cloud Storage object that account can see. The expression
@@ -434,7 +434,7 @@ def check_redirect(url: str, settings: Settings, storage_origin: str = "") -> No
 
     Raises:
         ConfigurationError: ``REDIRECT_NOT_ALLOWED``. A target elsewhere can only come
-            from a misconfigured endpoint or an unexpected upstream answer, never
+            from a misconfigured endpoint or an unexpected upstream response, never
             from the caller.
     """
     if _same_origin(url, settings.ee_api_url + "/"):

@@ -46,7 +46,7 @@ def live(ee_server: str) -> Iterator[stack.Stack]:
     pubsub.start()
     topic = f"projects/{stack.LOCAL_PROJECT}/topics/{stack.REQUEST_TOPIC}"
     try:
-        # Batches are published to a topic that nobody renders from, so an accepted
+        # Batches are published to a topic without subscribers, so an accepted
         # batch can never write objects while later cases are checked.
         with stack.running(PUBSUB_API_URL=pubsub.url, REQUEST_TOPIC=topic) as running:
             yield running

@@ -1,7 +1,7 @@
 """Schemathesis cases from docs/openapi.yaml, sent to a running HTTP function.
 
 Shared by the test suite (few examples) and bench/fuzz_http.py (many). A case passes
-when the function answers without a 5xx, with a status and body the description
+when the function responds without a 5xx, with a status and body the description
 lists, and when a rejected request wrote no object.
 """
 
@@ -57,7 +57,7 @@ def target_id(target: tuple[Any, GenerationMode]) -> str:
 
 @dataclass
 class FuzzReport:
-    """What the function answered to the generated cases."""
+    """The statuses of the responses to the generated cases, and the failures."""
 
     statuses: collections.Counter[int] = field(default_factory=collections.Counter)
     failures: list[str] = field(default_factory=list)
@@ -76,7 +76,7 @@ def object_count(gcs_url: str) -> int:
 
 
 def send(case: Any, running: stack.Stack, report: FuzzReport) -> None:
-    """Send one case and check its answer; raise AssertionError on a failure."""
+    """Send one case and check the response; raise AssertionError on a failure."""
     before = object_count(running.gcs_url)
     response = case.call(
         base_url=running.function_url, allow_redirects=False, timeout=60

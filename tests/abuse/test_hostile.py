@@ -1,8 +1,8 @@
 """Hand-written hostile requests: each gets its status and code, and no EE call.
 
 Every case runs against the real HTTP function with the Earth Engine stand-in behind
-it; the stand-in's counters prove that no rejected request reached it, and the
-fake-gcs-server listing proves that none wrote an object.
+it. The stand-in's counters show that no rejected request reached Earth Engine, and
+the fake-gcs-server listing shows that none wrote an object.
 """
 
 from __future__ import annotations

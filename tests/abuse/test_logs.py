@@ -156,6 +156,6 @@ def test_error_paths(
         client.post("/", json=ELEVATION_REQUEST).status_code,
     ]
 
-    # The 413 is answered before the rate limit counts, so the tenth call is limited.
+    # The 413 is returned before the rate limit counts, so the tenth call is limited.
     assert statuses == [400, 400, 413, 403, 400, 400, 405, 400, 302, 429]
     assert_absent(logged_lines(capsys), *SECRETS)

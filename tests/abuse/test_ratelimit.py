@@ -64,7 +64,7 @@ def test_forgotten_caller_gets_full_bucket() -> None:
     assert limiter.take("a") == 0.0
 
 
-def test_http_limit_answers_429(make_client: MakeClient, standin_control: str) -> None:
+def test_http_limit_returns_429(make_client: MakeClient, standin_control: str) -> None:
     client = make_client(HTTP_RATE_LIMIT="1", HTTP_RATE_BURST="2")
 
     answers = [client.post("/", json=ELEVATION_REQUEST) for _ in range(3)]

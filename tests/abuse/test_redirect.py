@@ -17,7 +17,7 @@ from tests.http.test_render_http import ELEVATION_REQUEST
 
 
 class HostileEarthEngine:
-    """An Earth Engine stand-in on 127.0.0.1 that names thumbnails as a test says."""
+    """An Earth Engine stand-in that returns the thumbnail name a test sets."""
 
     def __init__(self) -> None:
         self.thumbnail_name = "projects/local-project/thumbnails/plain"

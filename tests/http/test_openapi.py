@@ -140,7 +140,7 @@ def raised_codes() -> set[str]:
 def http_modules() -> list[str]:
     """Return the project modules that loading the HTTP function imports.
 
-    A fresh interpreter finds them, because this one holds whatever other tests
+    A fresh interpreter finds them, because this one contains whatever other tests
     imported.
     """
     imports = ", ".join(("handlers.http", *LAZY_MODULES))
