@@ -255,6 +255,8 @@ def deliver(
     chat = get()
     if not _claim_reply(chat, result):
         return flask.Response(status=HTTPStatus.NO_CONTENT)
+    # NOTE: an instance that stops between the claim and the post loses that post,
+    # because a redelivery finds the claim. Posts are at most once, never twice.
     try:
         post(result, chat)
     except RenderError as error:
