@@ -29,7 +29,7 @@ import requests
 from google.auth import jwt
 from slack_sdk.signature import SignatureVerifier
 
-from eerender.config import Settings, _is_loopback
+from eerender.config import Settings, is_loopback
 from eerender.errors import ConfigurationError, Unauthenticated, Upstream
 
 logger = logging.getLogger(__name__)
@@ -291,7 +291,7 @@ def allow_unsigned_push(settings: Settings, remote_address: str | None) -> bool:
     """
     if not settings.push_unsigned_local:
         return False
-    if not _is_loopback(settings.pubsub_api_url):
+    if not is_loopback(settings.pubsub_api_url):
         raise ConfigurationError(
             "PUSH_UNSIGNED_LOCAL is on but PUBSUB_API_URL is not a loopback address. "
             "Unset PUSH_UNSIGNED_LOCAL: deployed functions verify every push.",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from eerender.records import RecordStore
-from eerender.storage import _connection_error, _storage_error
+from eerender.storage import connection_error, storage_error
 
 if TYPE_CHECKING:
     from google.cloud import storage
@@ -122,9 +122,9 @@ class Claims:
         except api_exceptions.NotFound:
             return
         except api_exceptions.GoogleAPICallError as error:
-            raise _storage_error(error, "delete", self._bucket, name) from error
+            raise storage_error(error, "delete", self._bucket, name) from error
         except requests.RequestException as error:
-            raise _connection_error(error, "delete", self._bucket, name) from error
+            raise connection_error(error, "delete", self._bucket, name) from error
         logger.info("Released claim gs://%s/%s", self._bucket, name)
 
     def _read(self, name: str) -> dict[str, Any] | None:

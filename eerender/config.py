@@ -418,7 +418,8 @@ ENVIRONMENT: dict[str, EnvVar] = {
 }
 
 
-def _is_loopback(url: str) -> bool:
+def is_loopback(url: str) -> bool:
+    """Return whether ``url`` points at this machine (localhost or a loopback IP)."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
@@ -586,7 +587,7 @@ class Settings:
         # A fixed token is a local-development convenience. Sending it to a real Google
         # host would leak it and hide a missing service identity, so it is refused
         # there.
-        if self.ee_static_token and not _is_loopback(self.ee_api_url):
+        if self.ee_static_token and not is_loopback(self.ee_api_url):
             raise ConfigurationError(
                 f"EE_STATIC_TOKEN is set but EE_API_URL={self.ee_api_url!r} is not a "
                 "loopback address. Unset EE_STATIC_TOKEN: deployed functions use their "

@@ -272,7 +272,7 @@ def translate_error(
             f"Earth Engine is at its quota or concurrency limit ({operation}). "
             "Retry after the given delay.",
             upstream=upstream,
-            retry_after=_retry_after(response),
+            retry_after=retry_after_seconds(response),
             http_status=HTTPStatus.TOO_MANY_REQUESTS,
         )
     if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
@@ -288,7 +288,7 @@ def translate_error(
         return UpstreamUnavailable(
             f"Earth Engine is unavailable ({operation}). Retry later.",
             upstream=upstream,
-            retry_after=_retry_after(response),
+            retry_after=retry_after_seconds(response),
         )
     if status == HTTPStatus.GATEWAY_TIMEOUT:
         return UpstreamTimeout(
@@ -307,7 +307,8 @@ def translate_error(
     )
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Return the Retry-After header in seconds; None when absent or an HTTP date."""
     value = response.headers.get("Retry-After", "")
     try:
         return max(0.0, float(value))

@@ -23,7 +23,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials as TokenCredentials
 
 from eerender.chat_commands import Command
-from eerender.config import Settings, _is_loopback
+from eerender.config import Settings, is_loopback
 from eerender.errors import (
     ConfigurationError,
     InvalidRequest,
@@ -219,7 +219,7 @@ def _api_error(response: requests.Response, space: str) -> RenderError:
 def _app_session(settings: Settings) -> requests.Session:
     # The stand-in's fixed token may only go to a loopback Chat API, like Earth
     # Engine's.
-    if settings.ee_static_token and _is_loopback(settings.chat_api_url):
+    if settings.ee_static_token and is_loopback(settings.chat_api_url):
         credentials = TokenCredentials(token=settings.ee_static_token)  # type: ignore[no-untyped-call]
         return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
     try:

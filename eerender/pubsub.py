@@ -21,7 +21,7 @@ from urllib.parse import quote
 import requests
 
 from eerender.config import Settings
-from eerender.earthengine import _retry_after
+from eerender.earthengine import retry_after_seconds
 from eerender.errors import (
     ConfigurationError,
     InvalidRequest,
@@ -189,7 +189,7 @@ def _publish_error(response: requests.Response, path: str) -> RenderError:
             f"Pub/Sub failed with {status} publishing to {path}; retry later.",
             code="PUBSUB_UNAVAILABLE",
             upstream=upstream,
-            retry_after=_retry_after(response),
+            retry_after=retry_after_seconds(response),
         )
     return InvalidRequest(
         f"Pub/Sub rejected the messages for {path}: {message}",

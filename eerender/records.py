@@ -20,8 +20,8 @@ from eerender.errors import PayloadTooLarge
 from eerender.storage import (
     PRODUCER,
     PRODUCER_KEY,
-    _connection_error,
-    _storage_error,
+    connection_error,
+    storage_error,
 )
 
 if TYPE_CHECKING:
@@ -67,9 +67,9 @@ class RecordStore:
             logger.info("gs://%s/%s exists already; keeping it", bucket, name)
             return False
         except api_exceptions.GoogleAPICallError as error:
-            raise _storage_error(error, "write", bucket, name) from error
+            raise storage_error(error, "write", bucket, name) from error
         except requests.RequestException as error:
-            raise _connection_error(error, "write", bucket, name) from error
+            raise connection_error(error, "write", bucket, name) from error
         logger.info("Recorded gs://%s/%s", bucket, name)
         return True
 
@@ -102,9 +102,9 @@ class RecordStore:
         except api_exceptions.NotFound:
             return None
         except api_exceptions.GoogleAPICallError as error:
-            raise _storage_error(error, "read", bucket, name) from error
+            raise storage_error(error, "read", bucket, name) from error
         except requests.RequestException as error:
-            raise _connection_error(error, "read", bucket, name) from error
+            raise connection_error(error, "read", bucket, name) from error
 
     def read_json(self, bucket: str, name: str, max_bytes: int) -> Any:
         """Return the record's JSON value, or None when there is no such record."""
@@ -121,6 +121,6 @@ class RecordStore:
             ):
                 yield blob.name
         except api_exceptions.GoogleAPICallError as error:
-            raise _storage_error(error, "list", bucket, prefix + "*") from error
+            raise storage_error(error, "list", bucket, prefix + "*") from error
         except requests.RequestException as error:
-            raise _connection_error(error, "list", bucket, prefix + "*") from error
+            raise connection_error(error, "list", bucket, prefix + "*") from error

@@ -104,9 +104,9 @@ class RenderStore:
         try:
             blob = self._client.bucket(bucket).get_blob(name, timeout=self._timeout)
         except api_exceptions.GoogleAPICallError as error:
-            raise _storage_error(error, "read", bucket, name) from error
+            raise storage_error(error, "read", bucket, name) from error
         except requests.RequestException as error:
-            raise _connection_error(error, "read", bucket, name) from error
+            raise connection_error(error, "read", bucket, name) from error
         return _stored(blob, newly_rendered=False) if blob is not None else None
 
     def write(
@@ -151,9 +151,9 @@ class RenderStore:
                 ) from None
             return existing
         except api_exceptions.GoogleAPICallError as error:
-            raise _storage_error(error, "write", bucket, name) from error
+            raise storage_error(error, "write", bucket, name) from error
         except requests.RequestException as error:
-            raise _connection_error(error, "write", bucket, name) from error
+            raise connection_error(error, "write", bucket, name) from error
 
         logger.info(
             "Stored gs://%s/%s",
@@ -170,9 +170,10 @@ class RenderStore:
         return _stored(blob, newly_rendered=True)
 
 
-def _storage_error(
+def storage_error(
     error: api_exceptions.GoogleAPICallError, verb: str, bucket: str, name: str
 ) -> RenderError:
+    """Turn a Cloud Storage API error on gs://bucket/name into this product's error."""
     status = error.code
     upstream = Upstream(SERVICE, int(status) if status else None, redact(error.message))
     target = f"gs://{bucket}/{name}"
@@ -197,9 +198,10 @@ def _storage_error(
     )
 
 
-def _connection_error(
+def connection_error(
     error: requests.RequestException, verb: str, bucket: str, name: str
 ) -> StorageError:
+    """Turn a failed connection to Cloud Storage into a retryable StorageError."""
     return StorageError(
         f"Cloud Storage could not be reached to {verb} gs://{bucket}/{name}; "
         "retry later.",

@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from eerender.batch import plan_batch, publish_batch
-from eerender.config import Settings, _is_loopback
+from eerender.config import Settings, is_loopback
 from eerender.events import REQUEST_ID_ATTRIBUTE
 from eerender.pubsub import OutgoingMessage, Publisher
 from local import stack
@@ -134,7 +134,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _session(pubsub_url: str) -> requests.Session:
-    if _is_loopback(pubsub_url):
+    if is_loopback(pubsub_url):
         return requests.Session()
     import google.auth
     from google.auth.transport.requests import AuthorizedSession
