@@ -101,6 +101,24 @@ def query_demo(function_url: str) -> None:
     )
 
 
+def recipe_demo(function_url: str) -> None:
+    """Render the land cover and true-colour recipes as <img src> links would."""
+    for recipe, bbox, name in (
+        ("landcover", "-20,-35,55,38", "landcover.png"),
+        ("truecolour", "-20,-35,55,38", "truecolour.png"),
+    ):
+        params = {
+            "recipe": recipe,
+            "bbox": bbox,
+            "dimensions": "600x568",
+            "format": "png",
+        }
+        answer = requests.get(function_url, params=params, timeout=TIMEOUT)
+        answer.raise_for_status()
+        print(f"GET ?recipe={recipe}&bbox={bbox}")
+        print("  wrote", check_image(answer.content, (600, 568), OUT / name))
+
+
 def store_demo(stack_urls: stack.Stack) -> None:
     body = {**PALETTED_ELEVATION, "delivery": "store"}
     answer = requests.post(stack_urls.function_url, json=body, timeout=TIMEOUT)
@@ -329,6 +347,7 @@ def main() -> int:
         )
         redirect_demo(running.function_url)
         query_demo(running.function_url)
+        recipe_demo(running.function_url)
         store_demo(running)
         pubsub_demo(running)
         geotiff_demo(running)
