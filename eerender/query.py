@@ -161,10 +161,9 @@ def _region(value: str, field: str) -> Any:
 
 def _number(value: str, field: str) -> int | float:
     text = value.strip()
-    if _INTEGER.fullmatch(text):
-        return int(text)
     try:
-        return float(text)
+        # int() raises ValueError past 4300 digits, like float() on non-numbers.
+        return int(text) if _INTEGER.fullmatch(text) else float(text)
     except ValueError:
         raise invalid(
             f"Query parameter {field[1:]} must be a number, got {excerpt(value)}.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime
 import logging
+import time
 from http import HTTPStatus
 from urllib.parse import quote
 
@@ -18,9 +19,14 @@ from google.auth import credentials as auth_credentials
 from google.cloud import storage
 
 from eerender.config import Settings
-from eerender.errors import ConfigurationError, StorageError, Upstream
+from eerender.errors import ConfigurationError, Outcome, StorageError, Upstream
+from eerender.logs import redact
+from eerender.retry import RETRYABLE_STATUS_CODES, RetryPolicy, call_with_retry
 
 logger = logging.getLogger(__name__)
+
+# Signing sits on the request path of a stored render: a few quick attempts at most.
+SIGNING_RETRY = RetryPolicy(max_attempts=3, initial_delay=0.2, deadline=10.0)
 
 
 class IamSigner(auth_credentials.Signing):
@@ -44,8 +50,15 @@ class IamSigner(auth_credentials.Signing):
         return self
 
     def sign_bytes(self, message: bytes | str) -> bytes:
+        """Sign ``message`` with RSA-SHA256; a failed call is retried, which is safe."""
         payload = message.encode() if isinstance(message, str) else message
         body = {"payload": base64.b64encode(payload).decode("ascii")}
+        return call_with_retry(
+            lambda: self._sign_once(body), SIGNING_RETRY, "iamcredentials.signBlob"
+        )
+
+    def _sign_once(self, body: dict[str, str]) -> bytes:
+        started = time.monotonic()
         try:
             response = self._session.post(self._url, json=body, timeout=self._timeout)
         except requests.RequestException as error:
@@ -55,24 +68,46 @@ class IamSigner(auth_credentials.Signing):
                 code="SIGNING_FAILED",
                 upstream=Upstream("iamcredentials", None, type(error).__name__),
             ) from error
+        logger.info(
+            "IAM signBlob -> %s",
+            response.status_code,
+            extra={
+                "json_fields": {
+                    "operation": "iamcredentials.signBlob",
+                    "status": response.status_code,
+                    "latency_ms": round((time.monotonic() - started) * 1000, 1),
+                }
+            },
+        )
         if response.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
             raise ConfigurationError(
                 f"Signing URLs as {self._email} was refused: grant the function's "
                 "service account roles/iam.serviceAccountTokenCreator on that account.",
                 code="SIGNING_PERMISSION",
-                upstream=Upstream(
-                    "iamcredentials", response.status_code, response.text[:300]
-                ),
+                upstream=_upstream(response),
             )
         if response.status_code != HTTPStatus.OK:
-            raise StorageError(
-                f"Signing a URL failed with {response.status_code}; retry later.",
+            error_class = (
+                StorageError
+                if response.status_code in RETRYABLE_STATUS_CODES
+                else SigningRejected
+            )
+            raise error_class(
+                f"Signing a URL failed with {response.status_code}.",
                 code="SIGNING_FAILED",
-                upstream=Upstream(
-                    "iamcredentials", response.status_code, response.text[:300]
-                ),
+                upstream=_upstream(response),
             )
         return base64.b64decode(response.json()["signedBlob"])
+
+
+class SigningRejected(StorageError):
+    """signBlob refused the payload itself; repeating it cannot help."""
+
+    outcome = Outcome.PERMANENT
+
+
+def _upstream(response: requests.Response) -> Upstream:
+    return Upstream("iamcredentials", response.status_code, redact(response.text[:300]))
 
 
 def signed_url(

@@ -101,12 +101,26 @@ class RenderStore:
         """Return the object if it exists already, else None."""
         import google.api_core.exceptions as api_exceptions
 
+        started = time.monotonic()
         try:
+            # get_blob retries transient failures itself: a metadata read is idempotent.
             blob = self._client.bucket(bucket).get_blob(name, timeout=self._timeout)
         except api_exceptions.GoogleAPICallError as error:
             raise storage_error(error, "read", bucket, name) from error
         except requests.RequestException as error:
             raise connection_error(error, "read", bucket, name) from error
+        logger.info(
+            "Looked up gs://%s/%s: %s",
+            bucket,
+            name,
+            "found" if blob is not None else "absent",
+            extra={
+                "json_fields": {
+                    "operation": "storage.get",
+                    "latency_ms": round((time.monotonic() - started) * 1000, 1),
+                }
+            },
+        )
         return _stored(blob, newly_rendered=False) if blob is not None else None
 
     def write(

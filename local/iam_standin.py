@@ -27,6 +27,8 @@ class IamStandin:
     def __init__(self, port: int = 0) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.payloads: list[tuple[str, bytes]] = []
+        self.failures: list[int] = []
+        self.requests = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -43,6 +45,10 @@ class IamStandin:
         self._server.shutdown()
         self._server.server_close()
 
+    def fail_next(self, status: int, count: int = 1) -> None:
+        """Answer the next ``count`` requests with ``status`` instead of signing."""
+        self.failures.extend([status] * count)
+
     def sign(self, email: str, payload: bytes) -> bytes:
         self.payloads.append((email, payload))
         return self.key.sign(payload, padding.PKCS1v15(), hashes.SHA256())
@@ -52,6 +58,11 @@ class IamStandin:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                standin.requests += 1
+                if standin.failures:
+                    status = standin.failures.pop(0)
+                    self._answer(HTTPStatus(status), {"error": {"code": status}})
+                    return
                 match = _SIGN_PATH.match(self.path.split("?")[0])
                 if not match or not self.headers.get("Authorization", "").startswith(
                     "Bearer "

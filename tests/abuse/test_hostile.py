@@ -200,11 +200,6 @@ def test_huge_integer_literal(guarded: FlaskClient) -> None:
     expect(post_raw(guarded, body), 400, "INVALID_JSON")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eerender.query converts integers with int(), which raises ValueError "
-    "past 4300 digits; the query parser must catch it",
-)
 def test_huge_integer_in_query(guarded: FlaskClient) -> None:
     answer = guarded.get(f"/?expression={json.dumps(SRTM)}&scale={'9' * 5000}")
 

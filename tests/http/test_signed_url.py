@@ -70,3 +70,42 @@ def test_signed_url_without_signer_is_configuration_error(client: object) -> Non
 
     assert answer.status_code == 503
     assert answer.get_json()["error"]["code"] == "SIGNING_DISABLED"
+
+
+def test_signing_retries_unavailable(make_client: MakeClient, iam: IamStandin) -> None:
+    client = make_client(SIGNED_URL_SERVICE_ACCOUNT=SIGNER, IAM_CREDENTIALS_URL=iam.url)
+    iam.fail_next(503)
+    answer = client.post(
+        "/", json={**ELEVATION_REQUEST, "delivery": "store", "signedUrl": True}
+    )
+
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    assert iam.requests == 2
+
+
+def test_signing_refusal_names_role(make_client: MakeClient, iam: IamStandin) -> None:
+    client = make_client(SIGNED_URL_SERVICE_ACCOUNT=SIGNER, IAM_CREDENTIALS_URL=iam.url)
+    iam.fail_next(403, count=5)
+    answer = client.post(
+        "/", json={**ELEVATION_REQUEST, "delivery": "store", "signedUrl": True}
+    )
+
+    error = answer.get_json()["error"]
+    assert answer.status_code == 503
+    assert error["code"] == "SIGNING_PERMISSION"
+    assert "roles/iam.serviceAccountTokenCreator" in error["message"]
+    assert iam.requests == 1
+
+
+def test_signing_bad_request_not_retried(
+    make_client: MakeClient, iam: IamStandin
+) -> None:
+    client = make_client(SIGNED_URL_SERVICE_ACCOUNT=SIGNER, IAM_CREDENTIALS_URL=iam.url)
+    iam.fail_next(400, count=5)
+    answer = client.post(
+        "/", json={**ELEVATION_REQUEST, "delivery": "store", "signedUrl": True}
+    )
+
+    assert answer.status_code == 502
+    assert answer.get_json()["error"]["code"] == "SIGNING_FAILED"
+    assert iam.requests == 1
