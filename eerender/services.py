@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from eerender import logs
+from eerender import logs, policy
 from eerender.config import Settings
 from eerender.earthengine import EarthEngineClient
 from eerender.health import HealthCheck
@@ -53,6 +53,9 @@ def get() -> Services:
         if _services is None:
             settings = Settings.from_environ()
             logs.configure(settings.log_level)
+            # Checks the allow-lists now, so a malformed one or an open policy is
+            # logged at start-up rather than on the first request.
+            policy.policy_for(settings)
             _services = build(settings)
             if settings.startup_check:
                 _services.health.watch_startup()
