@@ -13,6 +13,18 @@ locals {
   ]
 
   function_names = { for name in keys(local.functions) : name => "${var.name_prefix}-${replace(name, "_", "-")}" }
+
+  # Cloud Run gives each service the deterministic URL
+  # https://SERVICE-PROJECT_NUMBER.REGION.run.app (Cloud Run, "HTTPS request" docs),
+  # which is known before the service exists. A function can therefore be told its own
+  # URL (PUSH_AUDIENCE, CHAT_AUDIENCE) without a dependency cycle, and Cloud Run
+  # accepts it as the audience of an ID token. Cloud Run assigns it only while
+  # SERVICE-PROJECT_NUMBER fits one 63-character DNS label, which the 14-character
+  # limit of name_prefix keeps.
+  run_urls = {
+    for name, function_name in local.function_names :
+    name => "https://${function_name}-${data.google_project.main.number}.${var.region}.run.app"
+  }
 }
 
 data "archive_file" "source" {
@@ -92,6 +104,23 @@ resource "google_cloudfunctions2_function" "main" {
         attribute = "bucket"
         value     = event_trigger.value
       }
+    }
+  }
+
+  lifecycle {
+    # Signed webhooks and links carry no Google ID token, so Cloud Run has to let every
+    # caller through to the code that checks their signatures.
+    precondition {
+      condition     = contains(var.http_security.auth_modes, "iam") || contains(var.public_access.functions, "render_http")
+      error_message = "http_security.auth_modes without \"iam\" needs render_http in public_access.functions, because signed callers send no Google ID token for Cloud Run to check."
+    }
+    precondition {
+      condition     = !contains(var.http_security.auth_modes, "hmac") || contains(keys(var.secrets), "HTTP_HMAC_KEYS")
+      error_message = "http_security.auth_modes includes \"hmac\" but secrets has no HTTP_HMAC_KEYS; name the Secret Manager secret that holds the webhook keys."
+    }
+    precondition {
+      condition     = !contains(var.http_security.auth_modes, "signed-link") || contains(keys(var.secrets), "HTTP_LINK_KEYS")
+      error_message = "http_security.auth_modes includes \"signed-link\" but secrets has no HTTP_LINK_KEYS; name the Secret Manager secret that holds the link keys."
     }
   }
 

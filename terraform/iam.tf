@@ -32,31 +32,47 @@ locals {
     local._accounts_reading.RENDER_ALLOWED_BUCKETS,
   ))
 
-  # Object rights per bucket, never on the project. objectCreator suffices to write
-  # renders under a does-not-exist precondition. A signed URL acts with the signer's
-  # rights, so signing accounts also read the render buckets.
+  # Object rights per bucket, never on the project. Storing a render looks the object
+  # up first (storage.objects.get) and then creates it under a does-not-exist
+  # precondition, and batches list and read their item records, so every writer gets
+  # objectViewer next to objectCreator. The same read right lets a signer's URLs work,
+  # because a signed URL acts with the signer's rights.
   runtime_bucket_grants = merge(
     {
-      for pair in setproduct(local._writer_accounts, keys(local._render_buckets)) :
-      "${pair[0]} ${pair[1]} objectCreator" => {
-        account = pair[0]
-        bucket  = local._render_buckets[pair[1]]
-        role    = "roles/storage.objectCreator"
+      for grant in setproduct(local._writer_accounts, keys(local._render_buckets), ["objectCreator", "objectViewer"]) :
+      "${grant[0]} ${grant[1]} ${grant[2]}" => {
+        account = grant[0]
+        bucket  = local._render_buckets[grant[1]]
+        role    = "roles/storage.${grant[2]}"
       }
     },
+    # render_storage reads the request files that trigger it. Earth Engine reads the
+    # uploaded GeoTIFFs it previews (Image.loadGeoTIFF) with the function's identity,
+    # which also needs storage.buckets.get: the Earth Engine reference names
+    # roles/storage.legacyBucketReader for it.
     {
-      for pair in setproduct(local._signer_accounts, keys(local._render_buckets)) :
-      "${pair[0]} ${pair[1]} objectViewer" => {
-        account = pair[0]
-        bucket  = local._render_buckets[pair[1]]
-        role    = "roles/storage.objectViewer"
-      }
-    },
-    {
-      "${local.runtime_accounts.render_storage} requests objectViewer" = {
+      for role in ["objectViewer", "legacyBucketReader"] :
+      "${local.runtime_accounts.render_storage} requests ${role}" => {
         account = local.runtime_accounts.render_storage
         bucket  = google_storage_bucket.requests.name
-        role    = "roles/storage.objectViewer"
+        role    = "roles/storage.${role}"
+      }
+    },
+    # The chat apps also delete their command and reply claims; creating and reading
+    # them is covered above. objectUser is the narrowest predefined role with
+    # storage.objects.delete, and its condition limits it to the claims, so a chat
+    # function cannot delete renders.
+    {
+      for account in distinct([for name in keys(local.chat_apps) : local.runtime_accounts[name]]) :
+      "${account} renders claims" => {
+        account = account
+        bucket  = google_storage_bucket.renders.name
+        role    = "roles/storage.objectUser"
+        condition = {
+          title       = "chat-claims"
+          description = "Only the chat apps' claim objects."
+          expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.renders.name}/objects/${local.chat_claims_prefix}\")"
+        }
       }
     },
   )
@@ -99,7 +115,29 @@ locals {
       for name in var.public_access.functions :
       "${name} allUsers" => { function = name, member = "allUsers" }
     },
+    # Result pushes pass Cloud Run IAM on a chat function that is not public.
+    {
+      for name in keys(local.chat_apps) :
+      "${name} results-push" => {
+        function = name
+        member   = "serviceAccount:${google_service_account.results_push.email}"
+      } if !contains(var.public_access.functions, name)
+    },
+    # With the endpoint URL as authentication audience, Chat sends an ID token of its
+    # own account for that URL, which Cloud Run IAM can check on a private chat_google.
+    # A project-number token is no ID token for the URL, so that audience needs
+    # chat_google in public_access.
+    {
+      for name in ["chat_google"] :
+      "${name} chat" => {
+        function = name
+        member   = "serviceAccount:${local.chat_service_account}"
+      } if var.chat.google_audience == "endpoint-url" && !contains(var.public_access.functions, name)
+    },
   )
+
+  # The account that Google Chat calls apps as.
+  chat_service_account = "chat@system.gserviceaccount.com"
 }
 
 resource "google_service_account" "runtime" {
@@ -115,6 +153,16 @@ resource "google_service_account" "trigger" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-trigger"
   display_name = "Earth Engine renderer event delivery"
+  depends_on   = [time_sleep.services]
+}
+
+# Identity in the ID tokens of result pushes to the chat functions, which check it
+# (PUSH_SERVICE_ACCOUNT). It is not the trigger account, so a leaked result token
+# cannot call the render functions and the reverse.
+resource "google_service_account" "results_push" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-results-push"
+  display_name = "Earth Engine renderer result delivery to the chat apps"
   depends_on   = [time_sleep.services]
 }
 
@@ -151,6 +199,15 @@ resource "google_storage_bucket_iam_member" "runtime" {
   bucket   = each.value.bucket
   role     = each.value.role
   member   = "serviceAccount:${google_service_account.runtime[each.value.account].email}"
+
+  dynamic "condition" {
+    for_each = try([each.value.condition], [])
+    content {
+      title       = condition.value.title
+      description = condition.value.description
+      expression  = condition.value.expression
+    }
+  }
 }
 
 resource "google_pubsub_topic_iam_member" "runtime" {
@@ -240,10 +297,15 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   member       = "serviceAccount:${google_project_service_identity.pubsub.email}"
 }
 
-# Pub/Sub mints the push request's OIDC token as the trigger account. Projects created
-# before April 2021 do not give the Pub/Sub service agent that right by default.
+# Pub/Sub mints each push request's OIDC token as the subscription's account.
+# Projects created before April 2021 do not give the Pub/Sub service agent that right
+# by default.
 resource "google_service_account_iam_member" "pubsub_token_creator" {
-  service_account_id = google_service_account.trigger.name
+  for_each = {
+    results_push = google_service_account.results_push.name
+    trigger      = google_service_account.trigger.name
+  }
+  service_account_id = each.value
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = "serviceAccount:${google_project_service_identity.pubsub.email}"
 }

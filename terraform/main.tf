@@ -39,12 +39,23 @@ locals {
   }
   event_functions = [for name, function in local.functions : name if function.trigger != "http"]
 
+  # Chat functions, with the reply_app attribute that marks their results
+  # (handlers/chat.py and handlers/slack.py APP).
+  chat_apps = {
+    chat_google = "chat"
+    chat_slack  = "slack"
+  }
+
   # The project keeps these APIs when this configuration is destroyed, because other
   # workloads may use them.
   _services = [
     "artifactregistry.googleapis.com",
+    # chat_google posts slow renders through the Chat API as the app.
+    "chat.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    # Reads the project number for the functions' URLs (data.google_project).
+    "cloudresourcemanager.googleapis.com",
     "earthengine.googleapis.com",
     "eventarc.googleapis.com",
     "iamcredentials.googleapis.com",
@@ -94,6 +105,11 @@ resource "google_project_service_identity" "pubsub" {
   provider   = google-beta
   project    = var.project_id
   service    = "pubsub.googleapis.com"
+  depends_on = [time_sleep.services]
+}
+
+data "google_project" "main" {
+  project_id = var.project_id
   depends_on = [time_sleep.services]
 }
 

@@ -86,3 +86,44 @@ resource "google_pubsub_subscription" "dead_letter" {
     ttl = ""
   }
 }
+
+# The chat functions post each rendered or failed hand-off where its command came
+# from. The Pub/Sub function announces outcomes on the results topic, and this
+# subscription pushes them to /results of each chat function, with an ID token that
+# the code checks against PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT.
+resource "google_pubsub_subscription" "chat_results" {
+  for_each             = local.chat_apps
+  project              = var.project_id
+  name                 = "${local.function_names[each.key]}-results"
+  topic                = google_pubsub_topic.results.id
+  labels               = var.labels
+  ack_deadline_seconds = min(600, var.functions[each.key].timeout_seconds + 30)
+  # Each function acknowledges the other app's results unread, so the filter only
+  # saves deliveries.
+  filter = var.chat.filter_results ? "attributes.reply_app = \"${each.value}\"" : null
+  # Slack takes posts to a response_url for 30 minutes, and reply claims are deleted
+  # after a day. An older result is dropped rather than posted late, or twice.
+  message_retention_duration = "86400s"
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.main[each.key].service_config[0].uri}/results"
+    oidc_token {
+      service_account_email = google_service_account.results_push.email
+      audience              = local.run_urls[each.key]
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [
+    google_cloud_run_service_iam_member.http_invoker,
+    time_sleep.service_agent_grants,
+  ]
+}

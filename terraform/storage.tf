@@ -31,6 +31,18 @@ resource "google_storage_bucket" "renders" {
     }
   }
 
+  # Chat command and reply claims matter for COMMAND_REPEAT_SECONDS and one result
+  # delivery, so they are deleted after a day, the shortest age a rule can give.
+  lifecycle_rule {
+    condition {
+      age            = 1
+      matches_prefix = [local.chat_claims_prefix]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
   depends_on = [time_sleep.services]
 }
 

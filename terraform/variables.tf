@@ -1,5 +1,36 @@
 # tfdoc:file:description Input variables, in alphabetical order.
 
+variable "chat" {
+  description = "Settings of the chat apps (see docs/chat.md). google_audience sets CHAT_AUDIENCE from the authentication audience chosen in the Chat API configuration: \"project-number\" or \"endpoint-url\" (the chat_google URL in the chat_apps output), or \"\" while the Chat app is not configured. reply_seconds (CHAT_REPLY_SECONDS), repeat_seconds (COMMAND_REPEAT_SECONDS) and slack_response_url_prefixes (SLACK_RESPONSE_URL_PREFIXES) keep the code's defaults when null. filter_results delivers each app only its own results."
+  type = object({
+    filter_results              = optional(bool, true)
+    google_audience             = optional(string, "")
+    reply_seconds               = optional(number)
+    repeat_seconds              = optional(number)
+    slack_response_url_prefixes = optional(list(string))
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = contains(["", "project-number", "endpoint-url"], var.chat.google_audience)
+    error_message = "Set chat.google_audience to \"project-number\" or \"endpoint-url\", as chosen under Authentication audience in the Chat API configuration, or leave it empty."
+  }
+  validation {
+    # Google Chat waits 30 seconds for the answer to an interaction event.
+    condition     = var.chat.reply_seconds == null || (try(var.chat.reply_seconds > 0, false) && try(var.chat.reply_seconds < 30, false))
+    error_message = "Set chat.reply_seconds above 0 and below 30, because Google Chat stops waiting for a reply after 30 seconds."
+  }
+  validation {
+    # The claims behind the repeat window are deleted a day after they are made.
+    condition     = var.chat.repeat_seconds == null || (try(var.chat.repeat_seconds >= 0, false) && try(var.chat.repeat_seconds <= 86400, false))
+    error_message = "Set chat.repeat_seconds from 0 to 86400: command claims are deleted after one day, so a longer window would not hold."
+  }
+  validation {
+    condition     = alltrue([for prefix in coalesce(var.chat.slack_response_url_prefixes, []) : can(regex("^https://[^/]+/", prefix))])
+    error_message = "Give each Slack response URL prefix as an https URL with a host and a path, for example https://hooks.slack.com/."
+  }
+}
+
 variable "cors_allowed_origins" {
   description = "Browser origins, such as https://maps.example.com, allowed to call render_http from JavaScript. Leave empty to send no CORS headers."
   type        = list(string)
@@ -25,6 +56,53 @@ variable "earth_engine_project_id" {
   validation {
     condition     = var.earth_engine_project_id == null || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.earth_engine_project_id))
     error_message = "Use a project ID (6 to 30 lowercase letters, digits or hyphens, starting with a letter), not a project name or number."
+  }
+}
+
+variable "events" {
+  description = "Settings of the event triggers and batches; null keeps the code's default. batch_max_items sets BATCH_MAX_ITEMS, geotiff_preview sets GEOTIFF_PREVIEW (a JSON object such as jsonencode({ dimensions = 512, format = \"png\" })), max_age_seconds sets EVENT_MAX_AGE (0 keeps events of any age) and request_prefix sets REQUEST_PREFIX, the prefix of request files in the request bucket."
+  type = object({
+    batch_max_items = optional(number)
+    geotiff_preview = optional(string)
+    max_age_seconds = optional(number)
+    request_prefix  = optional(string)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.events.batch_max_items == null || try(var.events.batch_max_items >= 1 && floor(var.events.batch_max_items) == var.events.batch_max_items, false)
+    error_message = "Set events.batch_max_items to a whole number, 1 or more."
+  }
+  validation {
+    condition     = var.events.geotiff_preview == null || can(keys(jsondecode(var.events.geotiff_preview)))
+    error_message = "Give events.geotiff_preview as a JSON object, for example jsonencode({ dimensions = 512, format = \"png\" })."
+  }
+  validation {
+    condition     = var.events.max_age_seconds == null || try(var.events.max_age_seconds >= 0 && floor(var.events.max_age_seconds) == var.events.max_age_seconds, false)
+    error_message = "Set events.max_age_seconds to a whole number of seconds, 0 or more."
+  }
+  validation {
+    condition     = var.events.request_prefix == null || can(regex("^([^/].*)?$", var.events.request_prefix))
+    error_message = "Give events.request_prefix as an object name prefix without a leading slash, for example requests/."
+  }
+}
+
+variable "expression_policy" {
+  description = "Allow-lists of the expression policy, applied by every function: asset_prefixes (RENDER_ALLOWED_ASSET_PREFIXES), source_buckets (RENDER_ALLOWED_SOURCE_BUCKETS, for gs:// reads such as Image.loadGeoTIFF) and algorithms (RENDER_ALLOWED_ALGORITHMS). Null allows everything, an empty list nothing. render_storage always may read the request bucket, for GeoTIFF previews. Set asset_prefixes and source_buckets for any public function."
+  type = object({
+    algorithms     = optional(list(string))
+    asset_prefixes = optional(list(string))
+    source_buckets = optional(list(string))
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = alltrue([for entries in values(var.expression_policy) : entries == null || !contains(coalesce(entries, ["*"]), "*")])
+    error_message = "Leave an expression_policy list null to allow everything; a bare \"*\" entry is not accepted in a list."
+  }
+  validation {
+    condition     = alltrue([for entries in values(var.expression_policy) : alltrue([for entry in coalesce(entries, []) : can(regex("^[^,\\s]+$", entry))])])
+    error_message = "Give each expression_policy entry without commas or spaces, for example USGS or COPERNICUS/S2*."
   }
 }
 
@@ -110,6 +188,45 @@ variable "functions" {
     # acknowledgement deadline cannot exceed 600 seconds.
     condition     = var.functions.render_pubsub.timeout_seconds <= 540 && var.functions.render_storage.timeout_seconds <= 540
     error_message = "Event functions (render_pubsub, render_storage) allow timeout_seconds up to 540; lower it."
+  }
+}
+
+variable "http_security" {
+  description = "Caller checks of render_http (see docs/security.md); null keeps the code's default. auth_modes sets HTTP_AUTH_MODES: [\"iam\"] (Cloud Run IAM), or \"hmac\" and \"signed-link\", which need render_http in public_access and their keys in secrets (HTTP_HMAC_KEYS, HTTP_LINK_KEYS). hmac_max_skew_seconds sets HTTP_HMAC_MAX_SKEW, trusted_proxy_hops HTTP_TRUSTED_PROXY_HOPS, rate_limit_per_minute HTTP_RATE_LIMIT (per caller and instance), rate_burst HTTP_RATE_BURST and max_pixels HTTP_MAX_PIXELS."
+  type = object({
+    auth_modes            = optional(set(string), ["iam"])
+    hmac_max_skew_seconds = optional(number)
+    max_pixels            = optional(number)
+    rate_burst            = optional(number)
+    rate_limit_per_minute = optional(number)
+    trusted_proxy_hops    = optional(number)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = length(var.http_security.auth_modes) > 0 && alltrue([for mode in var.http_security.auth_modes : contains(["iam", "hmac", "signed-link"], mode)])
+    error_message = "Set http_security.auth_modes to [\"iam\"], or to \"hmac\", \"signed-link\" or both."
+  }
+  validation {
+    # Signed callers need a public service, and behind a public service no ID token
+    # has been checked.
+    condition     = !contains(var.http_security.auth_modes, "iam") || length(var.http_security.auth_modes) == 1
+    error_message = "Cloud Run IAM (\"iam\") cannot be combined with \"hmac\" or \"signed-link\"; deploy the function twice to serve both."
+  }
+  validation {
+    condition     = var.http_security.hmac_max_skew_seconds == null || try(var.http_security.hmac_max_skew_seconds >= 1 && var.http_security.hmac_max_skew_seconds <= 3600, false)
+    error_message = "Set http_security.hmac_max_skew_seconds from 1 to 3600."
+  }
+  validation {
+    condition = alltrue([
+      for value in [var.http_security.max_pixels, var.http_security.rate_limit_per_minute, var.http_security.trusted_proxy_hops] :
+      value == null || try(value >= 0 && floor(value) == value, false)
+    ])
+    error_message = "Set http_security.max_pixels, rate_limit_per_minute and trusted_proxy_hops to whole numbers, 0 or more."
+  }
+  validation {
+    condition     = var.http_security.rate_burst == null || try(var.http_security.rate_burst >= 1 && floor(var.http_security.rate_burst) == var.http_security.rate_burst, false)
+    error_message = "Set http_security.rate_burst to a whole number, 1 or more."
   }
 }
 
@@ -207,6 +324,24 @@ variable "public_access" {
   }
 }
 
+variable "pubsub" {
+  description = "How the functions publish to Pub/Sub; null keeps the code's default. endpoint sets PUBSUB_API_URL, for example a locational endpoint such as https://europe-west4-pubsub.googleapis.com, and publish_timeout_seconds sets PUBSUB_TIMEOUT."
+  type = object({
+    endpoint                = optional(string)
+    publish_timeout_seconds = optional(number)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.pubsub.endpoint == null || can(regex("^https://[a-z0-9.-]+\\.googleapis\\.com$", var.pubsub.endpoint))
+    error_message = "Give pubsub.endpoint as an https googleapis.com host without a path, for example https://pubsub.googleapis.com."
+  }
+  validation {
+    condition     = var.pubsub.publish_timeout_seconds == null || try(var.pubsub.publish_timeout_seconds > 0, false)
+    error_message = "Set pubsub.publish_timeout_seconds above 0."
+  }
+}
+
 variable "region" {
   description = "Region of the functions and buckets, for example us-central1. The request bucket must share the function's region for its trigger. See https://cloud.google.com/functions/docs/locations."
   type        = string
@@ -252,13 +387,13 @@ variable "runtime" {
 }
 
 variable "secrets" {
-  description = "Secret Manager secrets, keyed by the environment variable they fill, for example { EE_API_KEY = \"eerender-ee-api-key\" }. Create each secret and add a version before applying; the values never pass through Terraform state."
+  description = "Secret Manager secrets, keyed by the environment variable they fill: EE_API_KEY (all functions), SLACK_SIGNING_SECRET (chat_slack), HTTP_HMAC_KEYS and HTTP_LINK_KEYS (render_http), for example { SLACK_SIGNING_SECRET = \"eerender-slack-signing-secret\" }. Create each secret and add a version before applying; the values never pass through Terraform state."
   type        = map(string)
   default     = {}
   nullable    = false
   validation {
-    condition     = alltrue([for name in keys(var.secrets) : contains(["EE_API_KEY"], name)])
-    error_message = "Key secrets by an environment variable the code reads from Secret Manager: EE_API_KEY."
+    condition     = alltrue([for name in keys(var.secrets) : contains(["EE_API_KEY", "HTTP_HMAC_KEYS", "HTTP_LINK_KEYS", "SLACK_SIGNING_SECRET"], name)])
+    error_message = "Key secrets by an environment variable the code reads from Secret Manager: EE_API_KEY, HTTP_HMAC_KEYS, HTTP_LINK_KEYS or SLACK_SIGNING_SECRET."
   }
   validation {
     condition     = alltrue([for secret in values(var.secrets) : can(regex("^[A-Za-z0-9_-]{1,255}$", secret))])

@@ -516,6 +516,13 @@ def _coalesce(*values: Any) -> Any:
     return next(value for value in values if value is not None and value != "")
 
 
+def _mapping(value: Any) -> dict[Any, Any]:
+    # keys() and values() reject lists in Terraform, which can() relies on.
+    if not isinstance(value, dict):
+        raise TypeError(f"{type(value).__name__} is not a map or object")
+    return value
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abspath": lambda path: str(Path(path).resolve()),
     "alltrue": lambda items: all(items),
@@ -527,7 +534,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "flatten": _flatten,
     "floor": lambda number: int(number // 1),
     "join": _join,
-    "keys": lambda mapping: sorted(mapping),
+    "jsondecode": json.loads,
+    "keys": lambda mapping: sorted(_mapping(mapping)),
     "length": len,
     "lower": str.lower,
     "max": max,
@@ -541,7 +549,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "tolist": list,
     "tostring": _to_string,
     "upper": str.upper,
-    "values": lambda mapping: [mapping[key] for key in sorted(mapping)],
+    "values": lambda mapping: [mapping[key] for key in sorted(_mapping(mapping))],
 }
 
 

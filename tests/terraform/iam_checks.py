@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from code_checks import functions
+from code_checks import CodeFacts, functions
 from hcl_expression import Ref, Template
 from schema_checks import location
 from terraform_module import Module, iter_refs
@@ -22,6 +22,10 @@ from terraform_module import Module, iter_refs
 ROLE_ALLOW_LIST: dict[str, frozenset[str]] = {
     "roles/storage.objectCreator": frozenset({"google_storage_bucket_iam_member"}),
     "roles/storage.objectViewer": frozenset({"google_storage_bucket_iam_member"}),
+    # storage.buckets.get, which Earth Engine's Image.loadGeoTIFF needs.
+    "roles/storage.legacyBucketReader": frozenset({"google_storage_bucket_iam_member"}),
+    # Object deletes, for claims only (CONDITIONED_ROLES).
+    "roles/storage.objectUser": frozenset({"google_storage_bucket_iam_member"}),
     "roles/pubsub.publisher": frozenset(
         # Project-wide only for the Cloud Storage service agent (SERVICE_AGENT_ROLES).
         {"google_pubsub_topic_iam_member", "google_project_iam_member"}
@@ -38,6 +42,11 @@ ROLE_ALLOW_LIST: dict[str, frozenset[str]] = {
     "roles/eventarc.serviceAgent": frozenset({"google_project_iam_member"}),
     "roles/serviceusage.serviceUsageConsumer": frozenset({"google_project_iam_member"}),
 }
+
+
+# Roles that may only be granted under an IAM condition, because unconditioned they
+# would let a function delete every object of the bucket.
+CONDITIONED_ROLES = frozenset({"roles/storage.objectUser"})
 
 
 # Project-level roles that only a service agent may hold.
@@ -69,6 +78,8 @@ class Grant:
     target: str
     role: str
     member: str
+    # The IAM condition's expression, empty for an unconditioned grant.
+    condition: str = ""
 
 
 def grants(module: Module) -> list[Grant]:
@@ -94,9 +105,15 @@ def grants(module: Module) -> list[Grant]:
                 identity(instance.values.get(attribute)),
                 identity(instance.values.get("role")),
                 member_identity(instance.values.get("member")),
+                condition_expression(instance.values.get("condition", [])),
             )
         )
     return found
+
+
+def condition_expression(blocks: list[dict[str, Any]]) -> str:
+    """The expression of a grant's condition block, or "" without one."""
+    return identity(blocks[0].get("expression", "")) if blocks else ""
 
 
 def identity(value: Any) -> str:
@@ -154,8 +171,10 @@ def _grant_problems(module: Module, grant: Grant) -> list[str]:
         and grant.member != agent
     ):
         return [f"{grant.address}: project-wide {role} is for {agent} only"]
-    if grant.member in PUBLIC_MEMBERS:
-        return [f"{grant.address}: {grant.member} makes a function public by default"]
+    if grant.member in PUBLIC_MEMBERS and grant.target not in public_functions(module):
+        return [f"{grant.address}: {grant.member} is granted without public_access"]
+    if role in CONDITIONED_ROLES and not grant.condition:
+        return [f"{grant.address}: {role} is granted without a condition"]
     return []
 
 
@@ -170,6 +189,14 @@ def _custom_role_problems(module: Module) -> list[str]:
                     "is not needed to render"
                 )
     return problems
+
+
+def public_functions(module: Module) -> set[str]:
+    """Function addresses that var.public_access lets everyone invoke."""
+    return {
+        f'google_cloudfunctions2_function.main["{name}"]'
+        for name in module.variable("public_access")["functions"]
+    }
 
 
 def public_access_problems(module: Module) -> list[str]:
@@ -209,11 +236,18 @@ def earth_engine_role_problems(module: Module, needed: set[str]) -> list[str]:
     return problems
 
 
+# A grant as compared by the cross-check: resource type, target, role, member and the
+# condition's expression ("" for none).
+GrantKey = tuple[str, str, str, str, str]
+
+BUCKET_GRANT = "google_storage_bucket_iam_member"
+
+
 def expected_runtime_grants(
-    module: Module, environment: Mapping[str, Any]
-) -> dict[tuple[str, str, str, str], str]:
-    """Grants the code needs, as (resource type, target, role, member) with a reason."""
-    expected: dict[tuple[str, str, str, str], str] = {}
+    module: Module, environment: Mapping[str, Any], code: CodeFacts
+) -> dict[GrantKey, str]:
+    """Grants the code needs, each with the reason."""
+    expected: dict[GrantKey, str] = {}
     earth_engine_project = module.local("earth_engine_project_id")
     custom_roles = [
         i.address for i in module.instances_of("google_project_iam_custom_role")
@@ -223,84 +257,123 @@ def expected_runtime_grants(
         account = identity(service["service_account_email"])
         project = "google_project_iam_member"
         for role in custom_roles + ["roles/serviceusage.serviceUsageConsumer"]:
-            expected[(project, earth_engine_project, role, account)] = (
+            expected[(project, earth_engine_project, role, account, "")] = (
                 f"{name} calls Earth Engine"
             )
-        written: list[str] = []
-        signers: list[str] = []
-        for variable, value in service.get("environment_variables", {}).items():
-            access = getattr(environment.get(variable), "access", "")
-            for target in _targets(value):
-                reason = f"{name} reads {variable}"
-                if access == "bucket:write":
-                    written.append(target)
-                    expected[
-                        (
-                            "google_storage_bucket_iam_member",
-                            target,
-                            "roles/storage.objectCreator",
-                            account,
-                        )
-                    ] = reason
-                elif access == "bucket:read":
-                    expected[
-                        (
-                            "google_storage_bucket_iam_member",
-                            target,
-                            "roles/storage.objectViewer",
-                            account,
-                        )
-                    ] = reason
-                elif access == "topic:publish":
-                    expected[
-                        (
-                            "google_pubsub_topic_iam_member",
-                            target,
-                            "roles/pubsub.publisher",
-                            account,
-                        )
-                    ] = reason
-                elif access == "service_account:sign":
-                    signers.append(target)
-                    expected[
-                        (
-                            "google_service_account_iam_member",
-                            target,
-                            "roles/iam.serviceAccountTokenCreator",
-                            account,
-                        )
-                    ] = reason
-        # A signed URL acts with the signer's rights, so the signer reads what it signs.
-        for signer in signers:
-            for bucket in written:
-                expected[
-                    (
-                        "google_storage_bucket_iam_member",
-                        bucket,
-                        "roles/storage.objectViewer",
-                        signer,
-                    )
-                ] = f"{name} signs URLs of {bucket}"
+        expected.update(_environment_grants(name, service, account, environment))
+        expected.update(_claim_grants(name, service, account, environment, code))
         for item in service.get("secret_environment_variables", []):
-            expected[
-                (
-                    "google_secret_manager_secret_iam_member",
-                    item["secret"],
-                    "roles/secretmanager.secretAccessor",
+            key = (
+                "google_secret_manager_secret_iam_member",
+                item["secret"],
+                "roles/secretmanager.secretAccessor",
+                account,
+                "",
+            )
+            expected[key] = f"{name} reads secret {item['key']}"
+        expected.update(_trigger_bucket_grants(name, function, account, code))
+    return expected
+
+
+def _environment_grants(
+    name: str, service: Mapping[str, Any], account: str, environment: Mapping[str, Any]
+) -> dict[GrantKey, str]:
+    """Grants for what the function's variables name, by their declared access."""
+    expected: dict[GrantKey, str] = {}
+    written: list[str] = []
+    signers: list[str] = []
+    for variable, value in service.get("environment_variables", {}).items():
+        access = getattr(environment.get(variable), "access", "")
+        for target in _targets(value):
+            reason = f"{name} reads {variable}"
+            if access == "bucket:write":
+                # A render is looked up before it is written, and batches list and
+                # read their item records.
+                written.append(target)
+                for role in ("objectCreator", "objectViewer"):
+                    key = (BUCKET_GRANT, target, f"roles/storage.{role}", account, "")
+                    expected[key] = reason
+            elif access == "bucket:read":
+                key = (BUCKET_GRANT, target, "roles/storage.objectViewer", account, "")
+                expected[key] = reason
+            elif access == "topic:publish":
+                key = (
+                    "google_pubsub_topic_iam_member",
+                    target,
+                    "roles/pubsub.publisher",
                     account,
+                    "",
                 )
-            ] = f"{name} reads secret {item['key']}"
-        for trigger in function.values.get("event_trigger", []):
-            for event_filter in trigger.get("event_filters", []):
-                if event_filter["attribute"] == "bucket":
-                    expected[
-                        (
-                            "google_storage_bucket_iam_member",
-                            identity(event_filter["value"]),
-                            "roles/storage.objectViewer",
-                            account,
-                        )
-                    ] = f"{name} reads the objects that trigger it"
+                expected[key] = reason
+            elif access == "service_account:sign":
+                signers.append(target)
+                key = (
+                    "google_service_account_iam_member",
+                    target,
+                    "roles/iam.serviceAccountTokenCreator",
+                    account,
+                    "",
+                )
+                expected[key] = reason
+    # A signed URL acts with the signer's rights, so the signer reads what it signs.
+    for signer in signers:
+        for bucket in written:
+            key = (BUCKET_GRANT, bucket, "roles/storage.objectViewer", signer, "")
+            expected[key] = f"{name} signs URLs of {bucket}"
+    return expected
+
+
+def claims_condition(bucket: Any, prefix: str) -> str:
+    """The IAM condition that limits a grant to objects under ``prefix``."""
+    return f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}")'
+
+
+def claims_prefix(
+    variables: Mapping[str, Any], environment: Mapping[str, Any], code: CodeFacts
+) -> str:
+    """Where a chat function keeps its claims: RENDER_OBJECT_PREFIX + claims folder."""
+    object_prefix = variables.get(
+        "RENDER_OBJECT_PREFIX", environment["RENDER_OBJECT_PREFIX"].default
+    )
+    return f"{object_prefix}{code.claims_folder}"
+
+
+def _claim_grants(
+    name: str,
+    service: Mapping[str, Any],
+    account: str,
+    environment: Mapping[str, Any],
+    code: CodeFacts,
+) -> dict[GrantKey, str]:
+    """The chat apps delete their claims in RENDER_BUCKET (eerender/command_claims.py);
+    creating and reading them is covered by the bucket:write grants."""
+    bucket = service.get("environment_variables", {}).get("RENDER_BUCKET")
+    if name not in code.chat_apps or bucket is None:
+        return {}
+    variables = service.get("environment_variables", {})
+    condition = claims_condition(bucket, claims_prefix(variables, environment, code))
+    key = (BUCKET_GRANT, identity(bucket), "roles/storage.objectUser", account, "")
+    return {key[:4] + (condition,): f"{name} deletes its command and reply claims"}
+
+
+def _trigger_bucket_grants(
+    name: str, function: Any, account: str, code: CodeFacts
+) -> dict[GrantKey, str]:
+    """Read rights on the bucket whose objects trigger the function."""
+    expected: dict[GrantKey, str] = {}
+    for trigger in function.values.get("event_trigger", []):
+        for event_filter in trigger.get("event_filters", []):
+            if event_filter["attribute"] != "bucket":
+                continue
+            bucket = identity(event_filter["value"])
+            key = (BUCKET_GRANT, bucket, "roles/storage.objectViewer", account, "")
+            expected[key] = f"{name} reads the objects that trigger it"
+            if name in code.geotiff_readers:
+                # Image.loadGeoTIFF needs storage.buckets.get on the bucket.
+                role = "roles/storage.legacyBucketReader"
+                expected[(BUCKET_GRANT, bucket, role, account, "")] = (
+                    f"{name} has Earth Engine load the GeoTIFFs uploaded to {bucket}"
+                )
     return expected
 
 
@@ -310,82 +383,124 @@ def _targets(value: Any) -> list[str]:
     return [item for item in str(value).split(",") if item]
 
 
-def runtime_grant_problems(module: Module, environment: Mapping[str, Any]) -> list[str]:
+def runtime_grant_problems(
+    module: Module, environment: Mapping[str, Any], code: CodeFacts
+) -> list[str]:
     """Report grants the code needs that are missing, and grants to a runtime account
     that nothing in the code explains."""
-    expected = expected_runtime_grants(module, environment)
+    expected = expected_runtime_grants(module, environment, code)
     accounts = {key[3] for key in expected}
     actual = {
-        (grant.resource_type, grant.target, grant.role, grant.member): grant.address
-        for grant in grants(module)
-        if grant.member in accounts
+        (g.resource_type, g.target, g.role, g.member, g.condition): g.address
+        for g in grants(module)
+        if g.member in accounts
     }
     problems = [
-        f"missing grant: {role} on {target} for {member} ({reason})"
-        for (kind, target, role, member), reason in sorted(expected.items())
-        if (kind, target, role, member) not in actual
+        f"missing grant: {role} on {target} for {member}{_when(condition)} ({reason})"
+        for (kind, target, role, member, condition), reason in sorted(expected.items())
+        if (kind, target, role, member, condition) not in actual
     ]
     problems += [
-        f"{address}: grants {role} on {target} to {member}, "
+        f"{address}: grants {role} on {target} to {member}{_when(condition)}, "
         "which the code does not need"
-        for (kind, target, role, member), address in sorted(actual.items())
-        if (kind, target, role, member) not in expected
+        for (kind, target, role, member, condition), address in sorted(actual.items())
+        if (kind, target, role, member, condition) not in expected
     ]
     return problems
 
 
+def _when(condition: str) -> str:
+    return f" when {condition}" if condition else ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A platform delivery to a function: an event trigger or a push subscription."""
+
+    source: str
+    function: str
+    account: str
+
+
+def deliveries(module: Module) -> list[Delivery]:
+    """Every event trigger and push subscription that calls a function."""
+    found = []
+    for name, function in functions(module).items():
+        address = f'{function.block.address}["{function.key}"]'
+        for trigger in function.values.get("event_trigger", []):
+            account = identity(trigger.get("service_account_email", ""))
+            found.append(Delivery(f"{name} event trigger", address, account))
+    for subscription in module.instances_of("google_pubsub_subscription"):
+        for push in subscription.values.get("push_config", []):
+            targets = [
+                ref.address
+                for ref in iter_refs(push.get("push_endpoint"))
+                if ref.address.startswith("google_cloudfunctions2_function.")
+            ]
+            for token in push.get("oidc_token", []):
+                account = identity(token["service_account_email"])
+                found += [Delivery(subscription.address, f, account) for f in targets]
+    return found
+
+
 def trigger_problems(module: Module) -> list[str]:
-    """Report event functions that would lose events or reject deliveries."""
+    """Report deliveries that would lose events, retry forever or be rejected, and
+    delivery accounts that may invoke functions they deliver nothing to."""
     problems = []
-    event_functions: set[str] = set()
-    trigger_accounts: set[str] = set()
     for name, function in functions(module).items():
         for trigger in function.values.get("event_trigger", []):
-            event_functions.add(function.block.address + f'["{function.key}"]')
             if trigger.get("retry_policy") != "RETRY_POLICY_RETRY":
                 problems.append(
                     f"{name}: event trigger does not retry failed deliveries"
                 )
             if "service_account_email" not in trigger:
                 problems.append(f"{name}: event trigger has no service account")
-            else:
-                trigger_accounts.add(identity(trigger["service_account_email"]))
     for subscription in module.instances_of("google_pubsub_subscription"):
-        for push in subscription.values.get("push_config", []):
-            for ref in iter_refs(push.get("push_endpoint")):
-                if ref.address.startswith("google_cloudfunctions2_function."):
-                    event_functions.add(ref.address)
-            for token in push.get("oidc_token", []):
-                trigger_accounts.add(identity(token["service_account_email"]))
-            policy = subscription.values.get("dead_letter_policy", [])
-            attempts = policy[0].get("max_delivery_attempts") if policy else None
-            if not policy or not isinstance(attempts, int) or not 5 <= attempts <= 100:
-                problems.append(
-                    f"{subscription.address}: pushes without a bounded "
-                    "dead-letter policy"
-                )
+        if subscription.values.get("push_config"):
+            problems += _push_bound_problems(subscription)
+
     invoked = {
         (grant.target, grant.member)
         for grant in grants(module)
         if grant.role == "roles/run.invoker"
     }
-    function_names = {
-        f'{f.block.address}["{f.key}"]': f"{f.block.address}"
-        for f in functions(module).values()
-    }
-    for account in sorted(trigger_accounts):
-        for function in sorted(event_functions):
-            if (function, account) not in invoked:
-                problems.append(
-                    f"{account} cannot invoke {function}: run.invoker is missing"
-                )
-        for target, member in sorted(invoked):
-            if (
-                member == account
-                and target not in event_functions
-                and target in function_names
-            ):
-                problems.append(
-                    f"{account} may invoke {target}, which is not an event function"
-                )
+    public = public_functions(module)
+    found = deliveries(module)
+    for delivery in found:
+        if delivery.function not in public and (
+            (delivery.function, delivery.account) not in invoked
+        ):
+            problems.append(
+                f"{delivery.account} cannot invoke {delivery.function} for "
+                f"{delivery.source}: run.invoker is missing"
+            )
+    delivered = {(d.function, d.account) for d in found}
+    accounts = {d.account for d in found}
+    problems += [
+        f"{member} may invoke {target}, which it delivers nothing to"
+        for target, member in sorted(invoked)
+        if member in accounts and (target, member) not in delivered
+    ]
     return problems
+
+
+# The longest message retention that bounds a push subscription without a dead-letter
+# topic: results are worth posting for minutes, and reply claims last a day.
+MAX_UNDEAD_RETENTION_SECONDS = 86400
+
+
+def _push_bound_problems(subscription: Any) -> list[str]:
+    """A push subscription must end each message's deliveries: by dead-lettering it
+    after 5 to 100 attempts, or by dropping it after at most a day."""
+    policy = subscription.values.get("dead_letter_policy", [])
+    attempts = policy[0].get("max_delivery_attempts") if policy else None
+    if policy and isinstance(attempts, int) and 5 <= attempts <= 100:
+        return []
+    retention = str(subscription.values.get("message_retention_duration", "604800s"))
+    seconds = int(retention[:-1]) if re.fullmatch(r"\d+s", retention) else None
+    if policy or seconds is None or seconds > MAX_UNDEAD_RETENTION_SECONDS:
+        return [
+            f"{subscription.address}: pushes without a bounded dead-letter policy "
+            "or a retention of at most one day"
+        ]
+    return []

@@ -60,6 +60,8 @@ class Instance:
     key: Any
     values: dict[str, Any] = field(default_factory=dict)
     depends_on: list[Any] = field(default_factory=list)
+    # each.value (or count.index) the instance was evaluated with.
+    each_value: Any = None
 
     @property
     def type(self) -> str:
@@ -231,7 +233,7 @@ class Module:
         depends_on = []
         if "depends_on" in block.attributes:
             depends_on = scope.evaluate(block.attributes["depends_on"])
-        return Instance(block, address, key, _body(block, scope), depends_on)
+        return Instance(block, address, key, _body(block, scope), depends_on, value)
 
     def instances_of(self, resource_type: str) -> list[Instance]:
         return [i for i in self.instances if i.type == resource_type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from code_checks import CodeFacts
 from conftest import REPOSITORY_ROOT
 from iam_checks import (
     earth_engine_permissions_used,
@@ -53,8 +54,10 @@ def test_public_access_needs_cost_acknowledgement() -> None:
     assert any("billed" in message for message in messages)
 
 
-def test_runtime_grants_match_code(module: Module, environment: dict[str, Any]) -> None:
-    assert runtime_grant_problems(module, environment) == []
+def test_runtime_grants_match_code(
+    module: Module, environment: dict[str, Any], code: CodeFacts
+) -> None:
+    assert runtime_grant_problems(module, environment, code) == []
 
 
 def test_earth_engine_role_matches_code(default_module: Module) -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from code_checks import entry_point_problems, environment_problems
+from code_checks import CodeFacts, entry_point_problems, environment_problems
 from conftest import REPOSITORY_ROOT, TFVARS
 from deployment_checks import (
     checkov_problems,
@@ -66,16 +66,20 @@ def test_attribute_reference_typo_reported(
     assert any("google_service_account has no emial" in p for p in problems)
 
 
-def test_missing_grant_reported(planted: Path, environment: dict[str, Any]) -> None:
+def test_missing_grant_reported(
+    planted: Path, environment: dict[str, Any], code: CodeFacts
+) -> None:
     plant(planted, "iam.tf", r"for_each = local\.runtime_topic_grants", "for_each = {}")
-    problems = runtime_grant_problems(defaults(planted), environment)
+    problems = runtime_grant_problems(defaults(planted), environment, code)
     assert any(
         "missing grant: roles/pubsub.publisher on google_pubsub_topic.requests" in p
         for p in problems
     )
 
 
-def test_extra_broad_role_reported(planted: Path, environment: dict[str, Any]) -> None:
+def test_extra_broad_role_reported(
+    planted: Path, environment: dict[str, Any], code: CodeFacts
+) -> None:
     (planted / "extra.tf").write_text(
         'resource "google_project_iam_member" "broad" {\n'
         "  project = var.project_id\n"
@@ -91,7 +95,7 @@ def test_extra_broad_role_reported(planted: Path, environment: dict[str, Any]) -
     )
     assert any(
         "roles/storage.admin" in p and "does not need" in p
-        for p in runtime_grant_problems(module, environment)
+        for p in runtime_grant_problems(module, environment, code)
     )
 
 
