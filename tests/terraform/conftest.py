@@ -120,8 +120,8 @@ def code() -> CodeFacts:
 
 
 @pytest.fixture(scope="session")
-def modules() -> list[Module]:
-    return [Module(TERRAFORM_DIR, tfvars) for tfvars in TFVARS.values()]
+def modules() -> dict[str, Module]:
+    return {name: Module(TERRAFORM_DIR, tfvars) for name, tfvars in TFVARS.items()}
 
 
 @pytest.fixture(scope="session")

@@ -516,6 +516,14 @@ def _coalesce(*values: Any) -> Any:
     return next(value for value in values if value is not None and value != "")
 
 
+def _regex(pattern: str, text: str) -> str:
+    # Terraform's regex() fails when nothing matches, which can() turns into false.
+    match = re.search(pattern, text)
+    if match is None:
+        raise ValueError(f"{pattern!r} does not match {text!r}")
+    return match.group(0)
+
+
 def _mapping(value: Any) -> dict[Any, Any]:
     # keys() and values() reject lists in Terraform, which can() relies on.
     if not isinstance(value, dict):
@@ -541,7 +549,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "max": max,
     "merge": _merge,
     "min": min,
-    "regex": lambda pattern, text: re.search(pattern, text).group(0),  # type: ignore[union-attr]
+    "regex": _regex,
     "replace": lambda text, old, new: text.replace(old, new),
     "setproduct": _setproduct,
     "sort": sorted,

@@ -6,7 +6,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from code_checks import CodeFacts, entry_point_problems, environment_problems
+from chat_checks import chat_result_problems, claim_lifecycle_problems
+from code_checks import (
+    CodeFacts,
+    coverage_problems,
+    entry_point_problems,
+    environment_problems,
+    topic_form_problems,
+)
 from conftest import REPOSITORY_ROOT, TFVARS
 from deployment_checks import (
     checkov_problems,
@@ -254,3 +261,175 @@ def test_bare_checkov_skip_reported(planted: Path) -> None:
     plant(planted, "pubsub.tf", r"(checkov:skip=CKV_GCP_83):[^\n]*", r"\1")
     problems = checkov_problems(planted, CHECKOV_CONFIG)
     assert any("gives no reason" in p for p in problems)
+
+
+def test_unconditioned_claims_grant_reported(
+    planted: Path, environment: dict[str, Any], code: CodeFacts
+) -> None:
+    plant(
+        planted,
+        "iam.tf",
+        r"for_each = try\(\[each\.value\.condition\], \[\]\)",
+        "for_each = []",
+    )
+    module = defaults(planted)
+    assert any(
+        "roles/storage.objectUser is granted without a condition" in p
+        for p in role_problems(module)
+    )
+    problems = runtime_grant_problems(module, environment, code)
+    assert any(
+        p.startswith("missing grant: roles/storage.objectUser") and "chat/" in p
+        for p in problems
+    )
+    assert any("objectUser" in p and "does not need" in p for p in problems)
+
+
+def test_missing_geotiff_bucket_read_reported(
+    planted: Path, environment: dict[str, Any], code: CodeFacts
+) -> None:
+    plant(
+        planted,
+        "iam.tf",
+        r'\["objectViewer", "legacyBucketReader"\]',
+        '["objectViewer"]',
+    )
+    problems = runtime_grant_problems(defaults(planted), environment, code)
+    assert any(
+        "missing grant: roles/storage.legacyBucketReader on "
+        "google_storage_bucket.requests" in p
+        for p in problems
+    )
+
+
+def test_missing_render_read_reported(
+    planted: Path, environment: dict[str, Any], code: CodeFacts
+) -> None:
+    plant(
+        planted, "iam.tf", r'\["objectCreator", "objectViewer"\]', '["objectCreator"]'
+    )
+    problems = runtime_grant_problems(defaults(planted), environment, code)
+    assert any(
+        "missing grant: roles/storage.objectViewer on google_storage_bucket.renders"
+        in p
+        and "reads RENDER_BUCKET" in p
+        for p in problems
+    )
+
+
+def test_push_audience_mismatch_reported(
+    planted: Path, environment: dict[str, Any], code: CodeFacts
+) -> None:
+    plant(
+        planted,
+        "pubsub.tf",
+        r"audience += local\.run_urls\[each\.key\]",
+        "audience = google_cloudfunctions2_function.main[each.key]"
+        ".service_config[0].uri",
+    )
+    problems = chat_result_problems(defaults(planted), environment, code)
+    assert any("is not chat_slack's PUSH_AUDIENCE" in p for p in problems)
+
+
+def test_wrong_results_filter_reported(
+    planted: Path, environment: dict[str, Any], code: CodeFacts
+) -> None:
+    plant(planted, "main.tf", r'chat_slack  = "slack"', 'chat_slack  = "chat"')
+    problems = chat_result_problems(defaults(planted), environment, code)
+    assert any("chat_slack misses its own results" in p for p in problems)
+
+
+def test_claims_kept_reported(
+    planted: Path, environment: dict[str, Any], code: CodeFacts
+) -> None:
+    plant(
+        planted,
+        "storage.tf",
+        r"matches_prefix = \[local\.chat_claims_prefix\]",
+        'matches_prefix = ["chat/"]',
+    )
+    problems = claim_lifecycle_problems(defaults(planted), environment, code)
+    assert any("claims under renders/chat/ after a day" in p for p in problems)
+
+
+def test_bare_topic_id_reported(planted: Path, environment: dict[str, Any]) -> None:
+    plant(
+        planted,
+        "environment.tf",
+        r"google_pubsub_topic\.requests\.id",
+        "google_pubsub_topic.requests.name",
+    )
+    problems = topic_form_problems(defaults(planted), environment)
+    assert any(
+        p.startswith("render_http: REQUEST_TOPIC is google_pubsub_topic.requests.name")
+        for p in problems
+    )
+
+
+def test_unpassed_variable_reported(planted: Path, environment: dict[str, Any]) -> None:
+    plant(
+        planted,
+        "environment.tf",
+        r"functions = concat\(local\._readers\.http_render, "
+        r"local\._readers\.chat_apps\)",
+        "functions = local._readers.http_render",
+    )
+    modules = [Module(planted, tfvars) for tfvars in TFVARS.values()]
+    problems = coverage_problems(modules, environment)
+    assert any(
+        p.startswith("chat_slack reads REQUEST_TOPIC, which Terraform never passes")
+        for p in problems
+    )
+
+
+def test_secret_for_wrong_function_reported(
+    planted: Path, environment: dict[str, Any]
+) -> None:
+    plant(
+        planted,
+        "environment.tf",
+        r"SLACK_SIGNING_SECRET = local\._readers\.slack",
+        "SLACK_SIGNING_SECRET = local._readers.chat_apps",
+    )
+    problems = environment_problems(
+        Module(planted, TFVARS["all-features"]), environment
+    )
+    assert (
+        "chat_google: SLACK_SIGNING_SECRET is set but chat_google does not read it"
+        in problems
+    )
+
+
+def test_missing_push_invoker_reported(planted: Path) -> None:
+    plant(
+        planted,
+        "iam.tf",
+        r'"\$\{name\} results-push" =>',
+        '"${name} results-push-off" =>',
+    )
+    plant(
+        planted,
+        "iam.tf",
+        r"if !contains\(var\.public_access\.functions, name\)\n",
+        "if false\n",
+    )
+    problems = trigger_problems(defaults(planted))
+    assert any(
+        'cannot invoke google_cloudfunctions2_function.main["chat_google"]' in p
+        and "results_push" in p
+        for p in problems
+    )
+
+
+def test_unbounded_results_push_reported(planted: Path) -> None:
+    plant(
+        planted,
+        "pubsub.tf",
+        r'message_retention_duration = "86400s"(\n\n  push_config)',
+        r'message_retention_duration = "604800s"\1',
+    )
+    problems = trigger_problems(defaults(planted))
+    assert any(
+        'chat_results["chat_slack"]: pushes without a bounded dead-letter policy' in p
+        for p in problems
+    )
