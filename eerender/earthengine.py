@@ -189,6 +189,16 @@ class EarthEngineClient:
                 "or was reset. Retry later.",
                 upstream=Upstream(SERVICE, None, redact(str(error))[:300]),
             ) from error
+        except requests.RequestException as error:
+            # A body cut off before its Content-Length: requests reads it inside
+            # request() and raises ChunkedEncodingError, which is safe to retry.
+            self._log(operation, url, None, started, error=type(error).__name__)
+            raise UpstreamError(
+                f"Earth Engine {operation} sent an incomplete response: "
+                f"{type(error).__name__}. Retry later.",
+                code="EE_UPSTREAM_ERROR",
+                upstream=Upstream(SERVICE, None, redact(str(error))[:300]),
+            ) from error
         except google.auth.exceptions.RefreshError as error:
             raise ConfigurationError(
                 "The function's credentials could not be refreshed for Earth Engine: "
