@@ -409,7 +409,7 @@ variable "shared_service_account" {
 }
 
 variable "signed_urls" {
-  description = "Let functions answer with V4 signed URLs of stored renders. Each runtime service account then gets Service Account Token Creator on itself, to sign, and object read on the render buckets, because a signed URL acts with the signer's rights."
+  description = "Let functions answer with V4 signed URLs of stored renders, which the chat apps need to show images. Each runtime service account then gets Service Account Token Creator on itself, to sign. A signed URL acts with the signer's rights, and every function that stores renders can already read them."
   type        = bool
   default     = false
   nullable    = false
