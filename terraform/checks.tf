@@ -18,8 +18,10 @@ check "chat_google_token_check" {
     # Cloud Run replaces the signature of an ID token it has verified with
     # SIGNATURE_REMOVED_BY_GOOGLE before the request reaches the code, and the code
     # verifies Chat's token and the result pushes' tokens again.
+    # NOTE: the signature removal is Cloud Run's documented behaviour as quoted in
+    # public reports; it has not been tried against a deployment of this product.
     condition     = var.chat.google_audience == "" || contains(var.public_access.functions, "chat_google")
-    error_message = "chat_google is private, so Cloud Run checks Chat's token and removes its signature, and the code then rejects every Chat event and result push as TOKEN_INVALID. Add chat_google to public_access.functions; the code checks Chat's token itself."
+    error_message = "chat_google is private, so Cloud Run checks every token first. It rejects Chat's project-number tokens, and it removes the signature of the ID tokens it accepts, which the code then rejects as TOKEN_INVALID. Add chat_google to public_access.functions; the code checks Chat's token itself."
   }
 }
 

@@ -16,7 +16,7 @@ variable "chat" {
     error_message = "Set chat.google_audience to \"project-number\" or \"endpoint-url\", as chosen under Authentication audience in the Chat API configuration, or leave it empty."
   }
   validation {
-    # Google Chat waits 30 seconds for the answer to an interaction event.
+    # Google Chat's documentation: a synchronous reply must arrive within 30 seconds.
     condition     = var.chat.reply_seconds == null || (try(var.chat.reply_seconds > 0, false) && try(var.chat.reply_seconds < 30, false))
     error_message = "Set chat.reply_seconds above 0 and below 30, because Google Chat stops waiting for a reply after 30 seconds."
   }

@@ -25,11 +25,11 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 LEFT_TO_CODE_DEFAULTS = {
     **dict.fromkeys(
         ("EE_API_VERSION", "EE_LOCATION", "EE_WORKLOAD_TAG"),
-        "Earth Engine API form: the defaults are the documented v1 global endpoint",
+        "Earth Engine request options: the defaults call the global v1 API untagged",
     ),
     **dict.fromkeys(
         ("EE_CONNECT_TIMEOUT", "EE_READ_TIMEOUT", "EE_DEADLINE", "EE_MAX_ATTEMPTS"),
-        "retry budget, tuned in code against the function timeouts",
+        "timeouts and retries, whose defaults fit the default function timeouts",
     ),
     **dict.fromkeys(
         (
@@ -43,7 +43,7 @@ LEFT_TO_CODE_DEFAULTS = {
             "RENDER_DEFAULT_DIMENSIONS",
             "STORE_CHUNK_BYTES",
         ),
-        "request and upload limits, which follow Earth Engine's own limits",
+        "size limits of requests, outputs and uploads, kept at the code's defaults",
     ),
     **dict.fromkeys(
         (
@@ -52,13 +52,13 @@ LEFT_TO_CODE_DEFAULTS = {
             "THUMBNAIL_CACHE_SECONDS",
             "SIGNED_URL_TTL",
         ),
-        "caching and link lifetimes, which the code bounds by Earth Engine's",
+        "cache and link lifetimes, kept at the code's defaults",
     ),
     **dict.fromkeys(
         ("IAM_CREDENTIALS_URL", "CHAT_API_URL", "CHAT_CERTS_URL", "ID_TOKEN_CERTS_URL"),
-        "Google endpoints, which differ only for local stand-ins",
+        "Google endpoints; other values point at local stand-ins",
     ),
-    "STARTUP_CHECK": "on in every deployment; off only in tests",
+    "STARTUP_CHECK": "deployments keep the cold-start check on",
     "RECIPE_DIR": "deployed functions use the recipes/ folder shipped with the code",
 }
 
@@ -71,7 +71,7 @@ class CodeFacts:
     chat_apps: Mapping[str, str]
     app_attribute: str
     results_path: str
-    # Folder under RENDER_OBJECT_PREFIX that holds the chat apps' claims.
+    # Folder under RENDER_OBJECT_PREFIX that contains the chat apps' claims.
     claims_folder: str
     # Entry points that render uploaded GeoTIFFs through Earth Engine.
     geotiff_readers: frozenset[str]

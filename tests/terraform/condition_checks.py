@@ -1,4 +1,4 @@
-"""Evaluates the conditions Terraform checks at plan time: variable validations,
+"""Evaluation of the conditions Terraform checks at plan time: variable validations,
 resource preconditions and check blocks.
 
 ``terraform plan`` stops on a failed validation or precondition and warns on a failed
