@@ -309,3 +309,10 @@ resource "google_service_account_iam_member" "pubsub_token_creator" {
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = "serviceAccount:${google_project_service_identity.pubsub.email}"
 }
+
+# The token grant became one instance per push account; keep the trigger account's
+# grant instead of replacing it.
+moved {
+  from = google_service_account_iam_member.pubsub_token_creator
+  to   = google_service_account_iam_member.pubsub_token_creator["trigger"]
+}

@@ -28,6 +28,10 @@ REQUIRED_SERVICES = frozenset(
         "storage",
         "iamcredentials",
         "secretmanager",
+        # chat_google posts through the Chat API.
+        "chat",
+        # data.google_project reads the project number for the functions' URLs.
+        "cloudresourcemanager",
     )
 )
 
