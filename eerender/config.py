@@ -322,6 +322,13 @@ ENVIRONMENT: dict[str, EnvVar] = {
             CHAT,
         ),
         EnvVar(
+            "TOKENS_CHECKED_BY_CLOUD_RUN",
+            "false",
+            "Set only on a private function: Cloud Run has checked the caller's ID "
+            "token and removed its signature, so the claims are checked without it.",
+            CHAT,
+        ),
+        EnvVar(
             "PUSH_UNSIGNED_LOCAL",
             "false",
             "Accept result pushes without a token from 127.0.0.1; refused unless "
@@ -489,6 +496,7 @@ class Settings:
     push_service_account: str = ""
     id_token_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     push_unsigned_local: bool = False
+    tokens_checked_by_cloud_run: bool = False
     # None allows everything; an empty set allows nothing. See eerender.policy.
     allowed_asset_prefixes: frozenset[str] | None = None
     allowed_source_buckets: frozenset[str] | None = None
@@ -566,6 +574,7 @@ class Settings:
             push_service_account=env.text("PUSH_SERVICE_ACCOUNT"),
             id_token_certs_url=env.text("ID_TOKEN_CERTS_URL"),
             push_unsigned_local=env.flag("PUSH_UNSIGNED_LOCAL"),
+            tokens_checked_by_cloud_run=env.flag("TOKENS_CHECKED_BY_CLOUD_RUN"),
             allowed_asset_prefixes=env.allow_list("RENDER_ALLOWED_ASSET_PREFIXES"),
             allowed_source_buckets=env.allow_list("RENDER_ALLOWED_SOURCE_BUCKETS"),
             allowed_algorithms=env.allow_list("RENDER_ALLOWED_ALGORITHMS"),

@@ -15,13 +15,14 @@ check "geotiff_bucket_location" {
 
 check "chat_google_token_check" {
   assert {
-    # Cloud Run replaces the signature of an ID token it has verified with
-    # SIGNATURE_REMOVED_BY_GOOGLE before the request reaches the code, and the code
-    # verifies Chat's token and the result pushes' tokens again.
+    # A private function only lets through ID tokens for its own URL, and Cloud Run
+    # replaces their signature with SIGNATURE_REMOVED_BY_GOOGLE; the code then checks
+    # the claims alone (TOKENS_CHECKED_BY_CLOUD_RUN). Chat's project-number tokens are
+    # not addressed to the URL, so that mode needs a public chat_google.
     # NOTE: the signature removal is Cloud Run's documented behaviour as quoted in
     # public reports; it has not been tried against a deployment of this product.
-    condition     = var.chat.google_audience == "" || contains(var.public_access.functions, "chat_google")
-    error_message = "chat_google is private, so Cloud Run checks every token first. It rejects Chat's project-number tokens, and it removes the signature of the ID tokens it accepts, which the code then rejects as TOKEN_INVALID. Add chat_google to public_access.functions; the code checks Chat's token itself."
+    condition     = var.chat.google_audience != "project-number" || contains(var.public_access.functions, "chat_google")
+    error_message = "chat_google is private, so Cloud Run checks every token first and rejects Chat's project-number tokens. Either set chat.google_audience to \"endpoint-url\" (and the same in the Chat API configuration), or add chat_google to public_access.functions; the code checks Chat's token itself."
   }
 }
 

@@ -101,6 +101,15 @@ locals {
       functions = local._readers.all_functions
       value     = var.pubsub.publish_timeout_seconds
     }
+    # A private chat function receives ID tokens that Cloud Run has checked, with the
+    # signature replaced; the code then checks their claims only.
+    TOKENS_CHECKED_BY_CLOUD_RUN = {
+      functions = local._readers.chat_apps
+      value = {
+        for name in local._readers.chat_apps :
+        name => contains(var.public_access.functions, name) ? null : "true"
+      }
+    }
     # What the ID token of a result push must carry: the subscription's audience, which
     # is the function's own URL, and the push identity.
     PUSH_AUDIENCE = {

@@ -110,3 +110,49 @@ def test_slack_secret_required() -> None:
     with pytest.raises(ConfigurationError) as caught:
         verify_slack(b"", {}, "")
     assert caught.value.code == "SLACK_SECRET_MISSING"
+
+
+def strip_signature(token: str) -> str:
+    """Do to ``token`` what a private Cloud Run service does after checking it."""
+    return token.rsplit(".", 1)[0] + ".SIGNATURE_REMOVED_BY_GOOGLE"
+
+
+def upstream_verifier(certs: CertServer, checked_by_cloud_run: bool) -> TokenVerifier:
+    cache = CertificateCache(certs.url, requests.Session())
+    return TokenVerifier(
+        cache, PROJECT_NUMBER, (CHAT_ISSUER,), checked_by_cloud_run=checked_by_cloud_run
+    )
+
+
+def test_removed_signature_accepted_when_private(certs: CertServer) -> None:
+    token = strip_signature(certs.token({"iss": CHAT_ISSUER, "aud": PROJECT_NUMBER}))
+
+    claims = upstream_verifier(certs, True).verify(f"Bearer {token}")
+
+    assert claims["iss"] == CHAT_ISSUER
+
+
+def test_removed_signature_refused_when_public(certs: CertServer) -> None:
+    token = strip_signature(certs.token({"iss": CHAT_ISSUER, "aud": PROJECT_NUMBER}))
+
+    with pytest.raises(Unauthenticated) as caught:
+        upstream_verifier(certs, False).verify(f"Bearer {token}")
+    assert "TOKENS_CHECKED_BY_CLOUD_RUN" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("claims", "lifetime", "reason"),
+    [
+        ({"iss": CHAT_ISSUER, "aud": "999"}, 3600, "audience"),
+        ({"iss": "someone@example.com", "aud": PROJECT_NUMBER}, 3600, "issuer"),
+        ({"iss": CHAT_ISSUER, "aud": PROJECT_NUMBER}, -3600, "expired"),
+    ],
+)
+def test_removed_signature_claims_still_checked(
+    certs: CertServer, claims: dict[str, str], lifetime: int, reason: str
+) -> None:
+    token = strip_signature(certs.token(claims, lifetime=lifetime))
+
+    with pytest.raises(Unauthenticated) as caught:
+        upstream_verifier(certs, True).verify(f"Bearer {token}")
+    assert reason in caught.value.message

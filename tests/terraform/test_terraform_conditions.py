@@ -9,9 +9,10 @@ from condition_checks import failed_checks, failed_preconditions, failed_validat
 from conftest import TERRAFORM_DIR, TFVARS
 from terraform_module import Module
 
-# Check blocks that warn for a checked configuration, on purpose: signed-http keeps
-# chat_google private to cover the Chat invoker grant.
-EXPECTED_WARNINGS = {"signed-http": {"check.chat_google_token_check"}}
+# Check blocks that warn for a checked configuration, on purpose. None do now: the
+# signed-http configuration keeps chat_google private with the endpoint-url audience,
+# which works because the code accepts tokens Cloud Run has checked.
+EXPECTED_WARNINGS: dict[str, set[str]] = {}
 
 INVALID_INPUTS: list[tuple[str, Any]] = [
     ("chat", {"google_audience": "123456789012"}),
@@ -117,3 +118,11 @@ def test_public_iam_render_http_warns() -> None:
         expression_policy={"asset_prefixes": ["USGS"], "source_buckets": []},
     )
     assert set(failed_checks(module)) == {"check.public_render_http_auth"}
+
+
+def test_private_chat_with_project_number_warns() -> None:
+    module = with_inputs(
+        chat={"google_audience": "project-number"},
+        signed_urls=True,
+    )
+    assert "check.chat_google_token_check" in set(failed_checks(module))
