@@ -143,6 +143,7 @@ class Renderer:
                     stream,
                     content_type=pixels.content_type or request.content_type,
                     metadata=_metadata(request),
+                    deadline=self._settings.ee_deadline - (time.monotonic() - started),
                 )
             finally:
                 pixels.response.close()

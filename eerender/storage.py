@@ -23,6 +23,7 @@ from eerender.logs import redact
 
 if TYPE_CHECKING:
     import google.api_core.exceptions as api_exceptions
+    from google.api_core.retry import Retry
     from google.cloud import storage
 
 # The Cloud Storage client is imported on first use, in the methods below, because
@@ -104,7 +105,13 @@ class RenderStore:
         started = time.monotonic()
         try:
             # get_blob retries transient failures itself: a metadata read is idempotent.
-            blob = self._client.bucket(bucket).get_blob(name, timeout=self._timeout)
+            blob = self._client.bucket(bucket).get_blob(
+                name,
+                timeout=self._timeout,
+                retry=_retry_within(self._settings.ee_deadline),
+            )
+        except api_exceptions.RetryError as error:
+            raise retries_exhausted_error(error, "read", bucket, name) from error
         except api_exceptions.GoogleAPICallError as error:
             raise storage_error(error, "read", bucket, name) from error
         except requests.RequestException as error:
@@ -130,12 +137,14 @@ class RenderStore:
         source: io.RawIOBase,
         content_type: str,
         metadata: dict[str, str],
+        deadline: float | None = None,
     ) -> StoredObject:
         """Upload ``source`` as a new object; an existing object of that name is kept.
 
         Returns the stored object, with ``newly_rendered`` False when another request
         wrote it first. Errors raised by ``source`` reach the caller unchanged and leave
-        no object.
+        no object. Failed requests of the upload are retried for at most ``deadline``
+        seconds (EE_DEADLINE when None).
         """
         import google.api_core.exceptions as api_exceptions
 
@@ -153,6 +162,9 @@ class RenderStore:
                 if_generation_match=0,
                 checksum="crc32c",
                 timeout=self._timeout,
+                retry=_retry_within(
+                    self._settings.ee_deadline if deadline is None else deadline
+                ),
             )
         except api_exceptions.PreconditionFailed:
             logger.info("gs://%s/%s exists already; keeping it", bucket, name)
@@ -164,6 +176,8 @@ class RenderStore:
                     upstream=Upstream(SERVICE, 412, "precondition failed"),
                 ) from None
             return existing
+        except api_exceptions.RetryError as error:
+            raise retries_exhausted_error(error, "write", bucket, name) from error
         except api_exceptions.GoogleAPICallError as error:
             raise storage_error(error, "write", bucket, name) from error
         except requests.RequestException as error:
@@ -182,6 +196,35 @@ class RenderStore:
             },
         )
         return _stored(blob, newly_rendered=True)
+
+
+def _retry_within(seconds: float) -> Retry:
+    """Return Cloud Storage's default retry, cut from its 120 s to ``seconds``.
+
+    The default would keep a request retrying long after the function's own deadline
+    and the platform's request time-out.
+    """
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
+    bounded: Retry = DEFAULT_RETRY.with_timeout(max(0.0, seconds))
+    return bounded
+
+
+def retries_exhausted_error(
+    error: api_exceptions.RetryError, verb: str, bucket: str, name: str
+) -> StorageError:
+    """Turn Cloud Storage retries that ran out of time into a retryable StorageError."""
+    cause = error.cause
+    status = getattr(cause, "code", None)
+    return StorageError(
+        f"Cloud Storage kept failing to {verb} gs://{bucket}/{name} until the "
+        f"deadline, last with {type(cause).__name__}; retry later.",
+        upstream=Upstream(
+            SERVICE,
+            status if isinstance(status, int) else None,
+            redact(str(cause))[:300],
+        ),
+    )
 
 
 def storage_error(
