@@ -48,12 +48,19 @@ class PixelStream(io.RawIOBase):
         self._tail = b""
         self._crc = google_crc32c.Checksum()  # type: ignore[no-untyped-call]
         self._finished = False
+        self._complete = False
         self._received = 0
 
     @property
     def crc32c(self) -> int:
         digest: bytes = self._crc.digest()  # type: ignore[no-untyped-call]
         return int.from_bytes(digest, "big")
+
+    @property
+    def complete(self) -> bool:
+        """Whether the whole image has been read and passed the length and format
+        checks."""
+        return self._complete
 
     def readable(self) -> bool:
         return True
@@ -105,8 +112,9 @@ class PixelStream(io.RawIOBase):
             self._consume(piece)
             parts.append(piece)
             wanted -= len(piece)
-        if self._finished:
+        if self._finished and not self._complete:
             self._verify_complete()
+            self._complete = True
         return b"".join(parts)
 
     def _consume(self, piece: bytes) -> None:

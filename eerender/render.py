@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import datetime
 import logging
 import threading
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from eerender.cache import ThumbnailCache
 from eerender.config import Settings
-from eerender.earthengine import EarthEngineClient
+from eerender.earthengine import EarthEngineClient, PixelResponse
 from eerender.errors import ConfigurationError, RenderError, ThumbnailExpired
 from eerender.pixels import PixelStream
 from eerender.request import RenderRequest
@@ -133,18 +135,8 @@ class Renderer:
             thumbnail = self._ee.create_thumbnail(body, deadline=remaining)
             pixels = self._ee.open_pixels(thumbnail, deadline=remaining)
             try:
-                file_format = _FORMAT_BY_CONTENT_TYPE.get(
-                    pixels.content_type.split(";")[0].strip(), request.file_format
-                )
-                stream = PixelStream(pixels, file_format)
-                return store.write(
-                    bucket,
-                    name,
-                    stream,
-                    content_type=pixels.content_type or request.content_type,
-                    metadata=_metadata(request),
-                    deadline=self._settings.ee_deadline - (time.monotonic() - started),
-                )
+                deadline = self._settings.ee_deadline - (time.monotonic() - started)
+                return _copy_pixels(store, request, pixels, (bucket, name), deadline)
             finally:
                 pixels.response.close()
 
@@ -188,6 +180,58 @@ class Renderer:
                     )
                 self._store = self._store_factory()
             return self._store
+
+
+def _copy_pixels(
+    store: RenderStore,
+    request: RenderRequest,
+    pixels: PixelResponse,
+    target: tuple[str, str],
+    deadline: float,
+) -> StoredObject:
+    """Stream the getPixels body into gs://bucket/name, checking it on the way."""
+    bucket, name = target
+    file_format = _FORMAT_BY_CONTENT_TYPE.get(
+        pixels.content_type.split(";")[0].strip(), request.file_format
+    )
+    stream = PixelStream(pixels, file_format)
+    try:
+        return store.write(
+            bucket,
+            name,
+            stream,
+            content_type=pixels.content_type or request.content_type,
+            metadata=_metadata(request),
+            deadline=deadline,
+        )
+    except RenderError:
+        committed = _committed_copy(store, bucket, name, stream)
+        if committed is None:
+            raise
+        return committed
+
+
+def _committed_copy(
+    store: RenderStore, bucket: str, name: str, stream: PixelStream
+) -> StoredObject | None:
+    """Return the object when the upload reached Cloud Storage but its answer was lost.
+
+    When the answer to the last chunk times out or breaks, the uploader sends the chunk
+    again to a finished session, and a failure of that repeat hides a complete upload.
+    The object is ours when the whole image was read and the CRC32C of the object
+    matches that of the bytes read.
+    """
+    if not stream.complete:
+        return None
+    try:
+        existing = store.find(bucket, name)
+    except RenderError:
+        return None
+    checksum = base64.b64encode(stream.crc32c.to_bytes(4, "big")).decode("ascii")
+    if existing is None or existing.crc32c != checksum:
+        return None
+    logger.info("%s was stored although the upload reported a failure", existing.uri)
+    return dataclasses.replace(existing, newly_rendered=True)
 
 
 def _store_retryable(error: RenderError) -> bool:
