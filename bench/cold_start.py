@@ -1,14 +1,15 @@
 """Cold start: process start to the first redirect served, ours against the client's.
 
-    python -m bench.cold_start [--runs 5]
+    python -m bench.cold_start [--runs 15]
 
 Each run starts a fresh ``functions-framework`` process on 127.0.0.1 and posts the
 same render request until the first 302 arrives. ``render_http`` (main.py) is timed
 against ``render_baseline`` (bench/baseline_function.py), which does the same job with
 the official earthengine-api client; both call the same local Earth Engine stand-in.
 ``redirect_only`` (bench/framework_floor.py) calls nothing and gives the start every
-functions-framework process pays. The runs alternate, and the medians and two ratios
-are printed: of the whole times, and of the times above that floor.
+functions-framework process pays. ``render_http`` from bench/http_only_main.py is the
+product without the other triggers' handlers imported. The runs alternate, and the
+medians and ratios are printed: of the whole times, and of the times above the floor.
 
 It also prints ``python -X importtime`` figures for ``main`` and ``ee``, and checks
 which Cloud Storage modules a process has loaded after serving one redirect. The
@@ -53,7 +54,10 @@ BASELINE = Candidate(
 FLOOR = Candidate(
     "redirect_only (framework floor)", "redirect_only", "bench/framework_floor.py"
 )
-CANDIDATES = (OURS, BASELINE, FLOOR)
+HTTP_ONLY = Candidate(
+    "render_http, HTTP handler only", "render_http", "bench/http_only_main.py"
+)
+CANDIDATES = (OURS, BASELINE, FLOOR, HTTP_ONLY)
 
 
 def time_to_first_redirect(
@@ -156,7 +160,7 @@ def print_cold_starts(seconds: dict[str, list[float]], runs: int) -> None:
         median_ms = statistics.median(times) * 1000
         print(f"  {candidate.label:34} {median_ms:6.0f} ms {min(times) * 1000:6.0f} ms")
 
-    ours, baseline, floor = (
+    ours, baseline, floor, http_only = (
         statistics.median(seconds[candidate.label]) for candidate in CANDIDATES
     )
     print(f"  ratio ours / baseline: {ours / baseline:.2f} (goal: 0.33 or less)")
@@ -165,6 +169,7 @@ def print_cold_starts(seconds: dict[str, list[float]], runs: int) -> None:
         f"{(ours - floor) / (baseline - floor):.2f} "
         f"({(ours - floor) * 1000:.0f} ms / {(baseline - floor) * 1000:.0f} ms)"
     )
+    print(f"  ratio HTTP handler only / baseline: {http_only / baseline:.2f}")
 
 
 def print_import_times() -> None:
@@ -178,7 +183,7 @@ def print_import_times() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--runs", type=int, default=5, help="fresh processes per function"
+        "--runs", type=int, default=15, help="fresh processes per function"
     )
     arguments = parser.parse_args()
     loaded = measure_cold_starts(arguments.runs)

@@ -24,7 +24,7 @@ from bench import machine  # noqa: E402
 
 # Module and arguments of each benchmark, full run and quick run.
 BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
-    ("bench.cold_start", ["--runs", "7"], ["--runs", "2"]),
+    ("bench.cold_start", ["--runs", "15"], ["--runs", "2"]),
     ("bench.overhead", ["--requests", "600"], ["--requests", "64"]),
     ("bench.store_path", ["--sizes", "4,16,48"], ["--sizes", "4"]),
     ("bench.ee_calls", ["--repeats", "20"], ["--repeats", "4"]),
