@@ -6,6 +6,8 @@
   default `FakeEngine`, so that the protocol can be tested apart from evaluation.
 - `ee_connect`: a context manager that initializes the official client against a
   stand-in URL with a made-up bearer token and resets the client afterwards.
+- `ee_client`: the `ee` module initialized against `standin_url` for one test module.
+- `fetch`: a GET of a URL the client returned, such as a getThumbURL link.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import pytest
+import requests
 
 from standin.errors import invalid_argument
 from standin.server import ServerConfig, StandinServer
@@ -32,6 +36,8 @@ STANDIN_DATA_DIR = REPO_ROOT / ".cache" / "standin-data"
 STARTUP_TIMEOUT_SECONDS = 60
 # A first install downloads packages from the registries.
 DATA_INSTALL_TIMEOUT_SECONDS = 1800
+# Seconds a test waits for one stand-in response; renders take well under one.
+HTTP_TIMEOUT_SECONDS = 60
 TEST_TOKEN = "standin-test-token"
 EE_PROJECT = "standin-project"
 
@@ -219,3 +225,29 @@ def ee_connect() -> Callable[[str], contextlib.AbstractContextManager[Any]]:
             ee.Reset()
 
     return connect
+
+
+@pytest.fixture(scope="module")
+def ee_client(
+    standin_url: str,
+    ee_connect: Callable[[str], contextlib.AbstractContextManager[Any]],
+) -> Iterator[Any]:
+    """Yield the `ee` module initialized against the session's `python -m standin`."""
+    with ee_connect(standin_url) as ee:
+        yield ee
+
+
+@pytest.fixture(scope="session")
+def fetch() -> Callable[[str], requests.Response]:
+    """Return a function that GETs a URL without credentials and checks for 200.
+
+    Clients fetch getThumbURL and getDownloadURL links without a token, and so
+    does this function.
+    """
+
+    def get(url: str) -> requests.Response:
+        response = requests.get(url, timeout=HTTP_TIMEOUT_SECONDS)
+        assert response.status_code == HTTPStatus.OK, response.text
+        return response
+
+    return get
