@@ -16,7 +16,13 @@ from standin.algorithms.image_spatial import as_projection
 from standin.elements import Feature
 from standin.errors import invalid_argument
 from standin.geometry import Geometry, close_rings, rectangle
-from standin.projection import WGS84, Projection, is_geographic
+from standin.projection import (
+    IDENTITY,
+    WGS84,
+    Projection,
+    apply_affine,
+    is_geographic,
+)
 
 
 def _plain(value: Any) -> Any:
@@ -28,11 +34,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _crs_of(crs: Any, name: str) -> str:
+def _projection_of(crs: Any, name: str) -> Projection:
     if crs is None:
-        return WGS84
-    projection = crs if isinstance(crs, Projection) else as_projection(crs, name, "crs")
-    return projection.crs
+        return Projection(WGS84)
+    return as_projection(crs, name, "crs")
+
+
+def _to_crs_units(coordinates: Any, projection: Projection) -> Any:
+    """Map coordinates given in `projection` to units of its CRS.
+
+    A Projection with a transform, such as `image.projection()`, measures
+    coordinates in its pixels, which is how the client asks for an exact pixel
+    rectangle: `Rectangle([0, 0, width, height], proj=image.projection())`.
+    """
+    if projection.transform == IDENTITY:
+        return coordinates
+    if _depth(coordinates) == 1:
+        return list(apply_affine(projection.transform, *coordinates))
+    return [_to_crs_units(item, projection) for item in coordinates]
 
 
 def _geodesic(geodesic: Any, crs: str) -> bool:
@@ -77,8 +96,10 @@ def _construct(
         coords = _pairs(coords)
     while _depth(coords) < target_depth:
         coords = [coords]
-    frame = _crs_of(crs, name)
+    projection = _projection_of(crs, name)
+    frame = projection.crs
     try:
+        coords = _to_crs_units(coords, projection)
         return Geometry(
             kind, close_rings(kind, coords), frame, _geodesic(geodesic, frame)
         )
@@ -146,6 +167,23 @@ def _corners(coordinates: list[Any], name: str) -> tuple[float, float, float, fl
     return x0, y0, x1, y1
 
 
+def _corners_in_crs_units(
+    corners: tuple[float, float, float, float], projection: Projection
+) -> tuple[float, float, float, float]:
+    """Return the CRS bounds of a rectangle given in a projection's units.
+
+    The corners are ordered low to high afterwards, because a north-up pixel
+    transform flips the y axis. A sheared transform gives the bounding box of
+    the parallelogram.
+    """
+    x0, y0, x1, y1 = corners
+    points = [(x0, y0), (x0, y1), (x1, y0), (x1, y1)]
+    xs, ys = zip(
+        *(apply_affine(projection.transform, x, y) for x, y in points), strict=True
+    )
+    return min(xs), min(ys), max(xs), max(ys)
+
+
 @algorithm("GeometryConstructors.Rectangle")
 def rectangle_constructor(
     env: Env,
@@ -156,7 +194,10 @@ def rectangle_constructor(
 ) -> Geometry:
     name = "GeometryConstructors.Rectangle"
     x0, y0, x1, y1 = _corners(_plain(as_list(coordinates, name, "coordinates")), name)
-    frame = _crs_of(crs, name)
+    projection = _projection_of(crs, name)
+    frame = projection.crs
+    if projection.transform != IDENTITY:
+        x0, y0, x1, y1 = _corners_in_crs_units((x0, y0, x1, y1), projection)
     if is_geographic(frame) and x1 < x0:
         # A west edge east of the east edge means the box crosses the antimeridian.
         x1 += 360.0

@@ -363,6 +363,17 @@ def test_geometry_area_centroid_intersects() -> None:
     assert ee.Geometry.Point([3, 3]).intersects(square).getInfo() is False
 
 
+def test_rectangle_in_pixel_projection() -> None:
+    """A Rectangle in `image.projection()` is measured in that image's pixels."""
+    srtm = ee.Image(SRTM)
+    first_pixels = ee.Geometry.Rectangle([0, 0, 3, 2], srtm.projection(), False)
+    bounds = first_pixels.bounds().getInfo()["coordinates"][0]
+    assert min(p[0] for p in bounds) == pytest.approx(-180 - 1 / 24)
+    assert max(p[0] for p in bounds) == pytest.approx(-180 - 1 / 24 + 3 / 12)
+    assert max(p[1] for p in bounds) == pytest.approx(90 + 1 / 24)
+    assert min(p[1] for p in bounds) == pytest.approx(90 + 1 / 24 - 2 / 12)
+
+
 # --- The client's getThumbURL path ------------------------------------------------
 
 
