@@ -27,6 +27,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench.cold_start", ["--runs", "15"], ["--runs", "2"]),
     ("bench.overhead", ["--requests", "600"], ["--requests", "64"]),
     ("bench.store_path", ["--sizes", "4,16,48"], ["--sizes", "4"]),
+    ("bench.store_path", ["--chunk-mib", "2"], ["--sizes", "4", "--chunk-mib", "2"]),
     ("bench.ee_calls", ["--repeats", "20"], ["--repeats", "4"]),
     ("bench.standin_render", ["--runs", "20"], ["--runs", "2"]),
     ("bench.reliability", ["--events", "500"], ["--events", "40"]),

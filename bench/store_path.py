@@ -1,6 +1,6 @@
 """Store path: throughput and peak memory while an image is copied into Cloud Storage.
 
-    python -m bench.store_path [--sizes 4,16,48]
+    python -m bench.store_path [--sizes 4,16,48] [--chunk-mib 8]
 
 For each size (MiB) a fresh ``render_http`` process under functions-framework stores
 an NPY of constant ones that is exactly that many bytes long (bench/workload.py picks
@@ -82,15 +82,14 @@ def fetch_from_standin(local: backends.Backends, request: dict[str, Any]) -> flo
     return time.perf_counter() - started
 
 
-def upload_from_memory(local: backends.Backends, size: int) -> float:
+def upload_from_memory(local: backends.Backends, size: int, chunk: int) -> float:
     """Return the seconds google-cloud-storage takes to upload ``size`` bytes."""
     os.environ["STORAGE_EMULATOR_HOST"] = local.gcs_url
     from google.cloud import storage
 
-    settings = workload.local_settings(local.ee_url, local.gcs_url)
     client = storage.Client(project=stack.LOCAL_PROJECT)
     blob = client.bucket(stack.RENDER_BUCKET).blob(
-        f"upload-floor/{size}", chunk_size=settings.store_chunk_bytes
+        f"upload-floor/{size}-{chunk}", chunk_size=chunk
     )
     data = io.BytesIO(bytes(size))
     started = time.perf_counter()
@@ -98,11 +97,12 @@ def upload_from_memory(local: backends.Backends, size: int) -> float:
     return time.perf_counter() - started
 
 
-def store_once(local: backends.Backends, size: int) -> StoreRun:
-    request = workload.npy_store_request(size)
+def store_once(local: backends.Backends, size: int, chunk: int) -> StoreRun:
+    request = workload.npy_store_request(size, tag=chunk)
     fetch_seconds = fetch_from_standin(local, workload.npy_store_request(size, tag=1))
-    upload_seconds = upload_from_memory(local, size)
-    with FunctionInstance("render_http", local.function_env()) as instance:
+    upload_seconds = upload_from_memory(local, size, chunk)
+    env = local.function_env(STORE_CHUNK_BYTES=str(chunk))
+    with FunctionInstance("render_http", env) as instance:
         worker = instance.worker_pid()
         requests.get(f"{instance.url}/__ready__", timeout=TIMEOUT)
         with MemorySampler(worker) as memory:
@@ -129,14 +129,22 @@ def main() -> int:
     parser.add_argument(
         "--sizes", default="4,16,48", help="comma-separated image sizes in MiB"
     )
+    parser.add_argument(
+        "--chunk-mib",
+        type=int,
+        default=8,
+        help="STORE_CHUNK_BYTES of the function, in MiB (default: %(default)s)",
+    )
     arguments = parser.parse_args()
     sizes = [int(size) * MIB for size in arguments.sizes.split(",")]
-    print("store path, one fresh function process per size (fetch and upload are")
-    print("the floors, timed alone; RSS is the gunicorn worker's):")
+    chunk = arguments.chunk_mib * MIB
+    print(f"store path with {arguments.chunk_mib} MiB chunks, one fresh function")
+    print("process per size (fetch and upload are the floors, timed alone; RSS is")
+    print("the gunicorn worker's):")
     print(HEADER)
     with backends.running() as local:
         for size in sizes:
-            print(store_once(local, size).row(), flush=True)
+            print(store_once(local, size, chunk).row(), flush=True)
     return 0
 
 
