@@ -41,6 +41,9 @@ HTTP_TIMEOUT_SECONDS = 60
 TEST_TOKEN = "standin-test-token"
 EE_PROJECT = "standin-project"
 
+# The `fetch` fixture's type.
+Fetch = Callable[[str], requests.Response]
+
 # Bytes that start like a PNG file. The server treats pixels as opaque bytes.
 FAKE_PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 256
 
@@ -238,7 +241,7 @@ def ee_client(
 
 
 @pytest.fixture(scope="session")
-def fetch() -> Callable[[str], requests.Response]:
+def fetch() -> Fetch:
     """Return a function that GETs a URL without credentials and checks for 200.
 
     Clients fetch getThumbURL and getDownloadURL links without a token, and so

@@ -11,7 +11,6 @@ on real data.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from typing import Any
 
 import ee
@@ -19,6 +18,8 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image as PILImage
+
+from tests.standin.conftest import Fetch
 
 SRTM = "USGS/SRTMGL1_003"
 ETOPO = "NOAA/NGDC/ETOPO1"
@@ -33,8 +34,6 @@ PACIFIC = [-150, 0, -148, 2]
 SRTM_PALETTE = ["006633", "E5FFCC", "662A00", "D8D8D8", "F5F5F5"]
 # Square metres in one degree of longitude by one of latitude at the equator.
 EQUATOR_DEGREE_AREA = 1.23e10
-
-Fetch = Callable[[str], requests.Response]
 
 
 @pytest.fixture(scope="module", autouse=True)
