@@ -25,7 +25,7 @@ import google.oauth2.credentials
 # faster than a real one.
 ee.deprecation._FetchDataCatalogStac = lambda: {}
 ee.Initialize(
-    credentials=google.oauth2.credentials.Credentials(
+    credentials=google.oauth2.credentials.Credentials(  # type: ignore[no-untyped-call]
         token=os.environ["EE_STATIC_TOKEN"]
     ),
     url=os.environ["EE_API_URL"],
