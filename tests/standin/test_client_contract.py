@@ -6,9 +6,7 @@ the session's stand-in process, so tests of rendered results can be added here.
 
 from __future__ import annotations
 
-import contextlib
 import io
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,15 +16,6 @@ from PIL import Image
 TIMEOUT = 60
 SRTM = "USGS/SRTMGL1_003"
 ELEVATION_PALETTE = ["006633", "E5FFCC", "662A00", "D8D8D8", "F5F5F5"]
-
-
-@pytest.fixture(scope="module")
-def ee_client(
-    standin_url: str,
-    ee_connect: Callable[[str], contextlib.AbstractContextManager[Any]],
-) -> Iterator[Any]:
-    with ee_connect(standin_url) as ee:
-        yield ee
 
 
 def test_get_algorithms_from_server(ee_client: Any) -> None:
