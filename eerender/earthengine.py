@@ -48,6 +48,9 @@ USER_AGENT = "eerender/1.0"
 MAX_ERROR_BODY_BYTES = 64 * 1024
 # Connections kept per host: functions gen2 serves many requests at once per instance.
 POOL_SIZE = 64
+# Seconds a read may wait even when the deadline is nearly spent, so the last attempt
+# still has a chance to succeed.
+MIN_READ_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
@@ -124,15 +127,16 @@ class EarthEngineClient:
         if self._settings.ee_workload_tag:
             params["workloadTag"] = self._settings.ee_workload_tag
 
+        policy = self.retry_policy(deadline)
+        ends_at = time.monotonic() + policy.deadline
+
         def attempt() -> str:
             response = self._send(
-                "POST", url, "thumbnails.create", params=params, json=body
+                "POST", url, "thumbnails.create", ends_at, params=params, json=body
             )
             return _thumbnail_name(response)
 
-        return call_with_retry(
-            attempt, self.retry_policy(deadline), "thumbnails.create"
-        )
+        return call_with_retry(attempt, policy, "thumbnails.create")
 
     def pixel_url(self, name: str) -> str:
         """Return the getPixels URL, with ``key=`` when an API key is configured."""
@@ -150,8 +154,13 @@ class EarthEngineClient:
         """
         url = f"{self._base}/{name}:getPixels"
 
+        policy = self.retry_policy(deadline)
+        ends_at = time.monotonic() + policy.deadline
+
         def attempt() -> PixelResponse:
-            response = self._send("GET", url, "thumbnails.getPixels", stream=True)
+            response = self._send(
+                "GET", url, "thumbnails.getPixels", ends_at, stream=True
+            )
             length = response.headers.get("Content-Length")
             return PixelResponse(
                 response=response,
@@ -159,27 +168,29 @@ class EarthEngineClient:
                 content_length=int(length) if length and length.isdigit() else None,
             )
 
-        return call_with_retry(
-            attempt, self.retry_policy(deadline), "thumbnails.getPixels"
-        )
+        return call_with_retry(attempt, policy, "thumbnails.getPixels")
 
     def _send(
-        self, method: str, url: str, operation: str, **kwargs: Any
+        self, method: str, url: str, operation: str, ends_at: float, **kwargs: Any
     ) -> requests.Response:
         headers = {
             "X-Goog-User-Project": self._settings.ee_project,
             "User-Agent": USER_AGENT,
         }
         started = time.monotonic()
+        # A read may not outlast the render's deadline: the platform would end the
+        # request first, with no answer of ours.
+        read_timeout = min(self._timeout[1], max(MIN_READ_TIMEOUT, ends_at - started))
+        timeout = (self._timeout[0], read_timeout)
         try:
             response = self._session.request(
-                method, url, headers=headers, timeout=self._timeout, **kwargs
+                method, url, headers=headers, timeout=timeout, **kwargs
             )
         except requests.Timeout as error:
             self._log(operation, url, None, started, error=type(error).__name__)
             raise UpstreamTimeout(
-                f"Earth Engine {operation} timed out after {self._timeout} s "
-                "(connect, read). Retry later or ask for a smaller image.",
+                f"Earth Engine {operation} timed out (connect {timeout[0]:g} s, read "
+                f"{timeout[1]:g} s). Retry later or ask for a smaller image.",
                 upstream=Upstream(SERVICE, None, type(error).__name__),
             ) from error
         except requests.ConnectionError as error:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+MAX_MESSAGE_CHARS = 1000
+
 
 class Outcome(enum.Enum):
     """What an event trigger does with a failure."""
@@ -72,6 +74,10 @@ class RenderError(Exception):
         retry_after: float | None = None,
         http_status: HTTPStatus | None = None,
     ) -> None:
+        # Messages quote the caller's values; a multi-megabyte value must not come
+        # back in the answer or fill the logs.
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[:MAX_MESSAGE_CHARS] + "... (message shortened)"
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code

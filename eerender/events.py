@@ -228,7 +228,18 @@ def decode_json(raw: bytes, what: str) -> Any:
             code="INVALID_UTF8",
         ) from error
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        decoded = json.loads(text, parse_constant=_reject_constant)
+        # JSON's \ud800-style escapes can name half a surrogate pair, which is no
+        # character: such strings could not be hashed, logged or sent on as UTF-8.
+        json.dumps(decoded, ensure_ascii=False).encode("utf-8")
+        return decoded
+    except UnicodeEncodeError as error:
+        raise InvalidRequest(
+            f"The {what} contains a \\u escape of a lone surrogate "
+            f"({error.object[error.start : error.end]!a}), which is not a character; "
+            "send text as UTF-8 or escape whole surrogate pairs.",
+            code="INVALID_UTF8",
+        ) from error
     except RecursionError as error:
         raise InvalidRequest(
             f"The {what} nests JSON too deeply to read; flatten the expression with "

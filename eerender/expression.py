@@ -305,7 +305,7 @@ class _GraphChecker:
         checked = _name(name, where)
         if checked not in self._entries or checked.startswith("\0"):
             raise invalid(
-                f"{where} refers to value {checked!r}, which is not in "
+                f"{where} refers to value {excerpt(checked)}, which is not in "
                 f"{child(self._field_pointer, 'values')}. Every reference must name "
                 "a value of the same expression.",
                 where,

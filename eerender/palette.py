@@ -198,8 +198,8 @@ def normalize_color(value: object, field: str) -> str:
     if match := _HEX3.fullmatch(spelled):
         return "".join(digit * 2 for digit in match.group(1).lower())
     raise invalid(
-        f"Palette colour {value!r} at {field} is neither a hex colour nor one of the "
-        f"148 CSS colour names. A palette is {_ACCEPTED}.",
+        f"Palette colour {excerpt(value)} at {field} is neither a hex colour nor one "
+        f"of the 148 CSS colour names. A palette is {_ACCEPTED}.",
         field,
         value,
         code=CODE,

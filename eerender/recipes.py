@@ -238,7 +238,7 @@ class RecipeBook:
         recipe = self.find(name)
         if recipe is None:
             raise invalid(
-                f"Recipe {name!r} does not exist. Recipes: "
+                f"Recipe {excerpt(name)} does not exist. Recipes: "
                 f"{', '.join(self.names()) or 'none'}.",
                 field,
                 name,
@@ -360,7 +360,8 @@ def _render_fields() -> frozenset[str]:
     # imported when first needed instead of at module load.
     from eerender.request import ACCEPTED_FIELDS
 
-    return frozenset(ACCEPTED_FIELDS) | {RECIPE_FIELD, PARAMS_FIELD}
+    # "response" is the HTTP function's answer option, never a recipe parameter.
+    return frozenset(ACCEPTED_FIELDS) | {RECIPE_FIELD, PARAMS_FIELD, "response"}
 
 
 def _build(

@@ -392,8 +392,8 @@ def _dimensions(
 def _whole_number(part: str, field: str, value: str) -> int:
     if not part.strip().isdigit():
         raise invalid(
-            f'dimensions {value!r} must be a number such as "512" or WIDTHxHEIGHT '
-            'such as "512x256".',
+            f'dimensions {excerpt(value)} must be a number such as "512" or '
+            'WIDTHxHEIGHT such as "512x256".',
             field,
             value,
         )

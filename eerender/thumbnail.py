@@ -110,15 +110,15 @@ def parse_file_format(value: object, field: str) -> FileFormat:
     name = _FORMAT_ALIASES.get(name, name)
     if name in _EXPORT_ONLY_FORMATS:
         raise invalid(
-            f"Format {value!r} at {field} is only available for Earth Engine exports, "
-            f"not thumbnails. Use one of: {accepted}.",
+            f"Format {excerpt(value)} at {field} is only available for Earth Engine "
+            f"exports, not thumbnails. Use one of: {accepted}.",
             field,
             value,
             code="INVALID_FORMAT",
         )
     if name not in FILE_FORMATS:
         raise invalid(
-            f"Unknown format {value!r} at {field}. Use one of: {accepted}.",
+            f"Unknown format {excerpt(value)} at {field}. Use one of: {accepted}.",
             field,
             value,
             code="INVALID_FORMAT",

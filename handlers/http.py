@@ -23,6 +23,7 @@ from eerender.events import decode_json
 from eerender.policy import check_redirect
 from eerender.request import RenderRequest, parse_render_request, request_from_query
 from eerender.responses import error_answer
+from eerender.validation import excerpt
 from handlers import batch
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ def _wants_json(request: flask.Request, data: Any) -> bool:
         choice = data.pop("response")
         if choice not in ("json", "redirect"):
             raise InvalidRequest(
-                f"response={choice!r} is not supported; use 'json' or 'redirect'.",
+                f"response={excerpt(choice)} is not supported; use 'json' or "
+                "'redirect'.",
                 field="/response",
                 value=choice,
             )

@@ -564,3 +564,44 @@ def test_store_without_format_is_png(client: FlaskClient) -> None:
     assert answer.status_code == 201, answer.get_data(as_text=True)
     assert answer.get_json()["object"].endswith(".png")
     assert answer.get_json()["defaults_applied"] == {"format": "PNG"}
+
+
+def test_slow_answer_bounded_by_deadline(
+    make_client: MakeClient, standin_control: str
+) -> None:
+    # The read timeout (120 s) is longer than the render's deadline (2 s): the deadline
+    # wins, so the caller gets our 504 rather than the platform ending the request.
+    client = make_client(EE_DEADLINE="2", EE_MAX_ATTEMPTS="1")
+    add_fault(
+        standin_control, method="thumbnails.create", fault="slow", delay_seconds=6
+    )
+    answer = client.post("/", json=ELEVATION_REQUEST)
+
+    assert answer.status_code == 504
+    assert answer.get_json()["error"]["code"] == "EE_TIMEOUT"
+
+
+def test_lone_surrogate_escape_rejected(
+    client: FlaskClient, standin_control: str
+) -> None:
+    body = json.dumps({**ELEVATION_REQUEST, "crs": "CRS"}).replace("CRS", "\\ud800")
+    answer = client.post("/", data=body, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "INVALID_UTF8"
+    assert stats(standin_control)["requests"].get("thumbnails.create", 0) == 0
+
+
+def test_huge_value_not_echoed(client: FlaskClient) -> None:
+    answer = client.post("/", json={**ELEVATION_REQUEST, "format": "x" * 2_000_000})
+
+    assert answer.status_code == 400
+    assert len(answer.get_data()) < 5000
+
+
+def test_response_json_with_recipe_query(client: FlaskClient) -> None:
+    query = {"recipe": "elevation", "bbox": "10,45,11,46", "response": "json"}
+    answer = client.get("/", query_string=query)
+
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["url"].endswith(":getPixels")
