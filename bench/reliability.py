@@ -132,7 +132,9 @@ def _planned(
     try:
         request = parse_render_request({**data, "delivery": "store"}, settings)
     except InvalidRequest:
-        name = failure_name(None, settings.object_prefix, request_id)
+        name = failure_name(
+            None, settings.object_prefix, request_id, message_id_for(request_id)
+        )
         return PlannedRequest(request_id, data, dup, None, name)
     result = (
         f"{settings.object_prefix}{request.request_hash()}.{request.file_extension}"
@@ -173,9 +175,14 @@ def _render_request(
     }
 
 
+def message_id_for(request_id: str) -> str:
+    """The Pub/Sub message id the harness gives the message of ``request_id``."""
+    return request_id.replace("r", "m", 1)
+
+
 def event(request: PlannedRequest, publish_time: str) -> tuple[dict[str, str], bytes]:
     """Build the binary-mode CloudEvent Eventarc posts for the request's message."""
-    message_id = request.request_id.replace("r", "m", 1)
+    message_id = message_id_for(request.request_id)
     data = base64.b64encode(json.dumps(request.data).encode()).decode()
     body = {
         "message": {

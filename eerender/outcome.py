@@ -85,12 +85,22 @@ def failure_record(
     }
 
 
-def failure_name(result_name: str | None, object_prefix: str, request_id: str) -> str:
-    """Name the failure record: next to the result, or under failures/ without one."""
+def failure_name(
+    result_name: str | None, object_prefix: str, request_id: str, event_id: str
+) -> str:
+    """Name the failure record: next to the result, or under failures/ without one.
+
+    Without a result name the record is named by request id and event id: publishers
+    may reuse a request id for different messages, and each must keep its record,
+    while redeliveries of one event keep one.
+    """
     if result_name:
         return result_name + FAILURE_SUFFIX
-    safe_id = _UNSAFE_NAME_CHARACTERS.sub("_", request_id)[:MAX_ID_CHARACTERS]
-    return f"{object_prefix}{FAILURES_FOLDER}{safe_id or 'unnamed'}.json"
+    ids = [request_id] if event_id in ("", request_id) else [request_id, event_id]
+    safe = ".".join(
+        _UNSAFE_NAME_CHARACTERS.sub("_", value)[:MAX_ID_CHARACTERS] for value in ids
+    )
+    return f"{object_prefix}{FAILURES_FOLDER}{safe or 'unnamed'}.json"
 
 
 def log_outcome(context: EventContext, error: RenderError) -> None:

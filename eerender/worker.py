@@ -197,7 +197,10 @@ class EventWorker:
         )
         bucket = result_bucket or self._require_bucket()
         name = failure_name(
-            result_name, self._settings.object_prefix, context.request_id
+            result_name,
+            self._settings.object_prefix,
+            context.request_id,
+            context.event_id,
         )
         result_uri = f"gs://{result_bucket}/{result_name}" if result_name else None
         document = failure_record(

@@ -282,3 +282,17 @@ def test_event_without_message_is_recorded(
     [record] = failure_records(event_stack)
     assert record["error"]["code"] == "INVALID_EVENT"
     assert record["request_id"] == "no-message"
+
+
+def test_reused_request_id_keeps_both_records(
+    pubsub_client: FlaskClient, event_stack: EventStack
+) -> None:
+    # Publishers may reuse a request id; each message still settles with a record.
+    attributes = {"request_id": "dup-1"}
+    first = message_data("not base64!", message_id="m-1", attributes=attributes)
+    second = message_data(encode("hello"), message_id="m-2", attributes=attributes)
+
+    assert post_binary(pubsub_client, first).status_code == 200
+    assert post_binary(pubsub_client, second).status_code == 200
+    codes = sorted(record["error"]["code"] for record in failure_records(event_stack))
+    assert codes == ["INVALID_BASE64", "INVALID_REQUEST"]
