@@ -80,7 +80,8 @@ def configure(level: str = "INFO") -> None:
         handler = _StdoutHandler()
         handler.setFormatter(CloudLoggingFormatter())
         root.addHandler(handler)
-    root.setLevel(level)
+    # An unknown level name must not stop the function from logging why it fails.
+    root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
 
 
 def bind(project: str | None, trace_header: str | None, **fields: Any) -> None:

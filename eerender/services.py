@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -51,6 +52,8 @@ def get() -> Services:
     global _services
     with _lock:
         if _services is None:
+            # JSON logging first, so a configuration error is logged structured too.
+            logs.configure(os.environ.get("LOG_LEVEL", "INFO").upper())
             settings = Settings.from_environ()
             logs.configure(settings.log_level)
             # Checks the allow-lists now, so a malformed one or an open policy is

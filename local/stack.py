@@ -59,6 +59,7 @@ class Process:
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self._check_port_free()
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = open(LOG_DIR / f"{self.name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
@@ -71,6 +72,20 @@ class Process:
         )
         self._log = log
         self._wait_ready()
+
+    def _check_port_free(self) -> None:
+        # Without this, a leftover server on the port would answer the readiness
+        # check while this process fails to bind, and the stack would talk to it.
+        port = int(self.url.rsplit(":", 1)[1])
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                raise RuntimeError(
+                    f"Port {port} for {self.name} is in use; stop what holds it or "
+                    "choose another port."
+                ) from error
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
