@@ -219,10 +219,22 @@ class EarthEngineClient:
 
         self._log(operation, url, response.status_code, started)
         if response.status_code != HTTPStatus.OK:
-            failure = translate_error(response, operation, self._settings.ee_project)
+            failure = translate_error(
+                response, operation, self._settings.ee_project, self._identity()
+            )
             response.close()
             raise failure
         return response
+
+    def _identity(self) -> str | None:
+        """The service account the calls run as, when the credentials say.
+
+        Compute Engine credentials learn their email on the first token refresh, which
+        has happened by the time an answer is being translated.
+        """
+        credentials = getattr(self._session, "credentials", None)
+        email = getattr(credentials, "service_account_email", None)
+        return email if isinstance(email, str) and "@" in email else None
 
     def _log(
         self,
@@ -280,7 +292,10 @@ def _read_error(response: requests.Response) -> tuple[str, str | None]:
 
 
 def translate_error(
-    response: requests.Response, operation: str, project: str
+    response: requests.Response,
+    operation: str,
+    project: str,
+    identity: str | None = None,
 ) -> RenderError:
     """Turn an Earth Engine error answer into this product's error, with EE's text."""
     message, status_name = _read_error(response)
@@ -297,7 +312,7 @@ def translate_error(
             http_status=HTTPStatus.TOO_MANY_REQUESTS,
         )
     if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
-        return _permission_error(status, lowered, project, upstream)
+        return _permission_error(status, lowered, project, upstream, identity)
     if status == HTTPStatus.NOT_FOUND and operation == "thumbnails.getPixels":
         return ThumbnailExpired(
             "The Earth Engine thumbnail id expired or is unknown; render again.",
@@ -372,7 +387,11 @@ def _invalid_argument(message: str, upstream: Upstream) -> RenderError:
 
 
 def _permission_error(
-    status: int, lowered: str, project: str, upstream: Upstream
+    status: int,
+    lowered: str,
+    project: str,
+    upstream: Upstream,
+    identity: str | None = None,
 ) -> ConfigurationError:
     if status == HTTPStatus.UNAUTHORIZED:
         code, fix = "EE_UNAUTHENTICATED", "the function's credentials were not accepted"
@@ -397,8 +416,10 @@ def _permission_error(
             "grant the function's service account a role with "
             f"earthengine.thumbnails.create on project {project}"
         )
+    caller = f" (the function runs as {identity})" if identity else ""
     return ConfigurationError(
-        f"Earth Engine refused the call: {fix}. New grants can take a few minutes.",
+        f"Earth Engine refused the call{caller}: {fix}. New grants can take a few "
+        "minutes.",
         code=code,
         upstream=upstream,
     )

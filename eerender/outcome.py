@@ -116,7 +116,7 @@ def log_outcome(context: EventContext, error: RenderError) -> None:
 
     if error.outcome is Outcome.CONFIGURATION:
         logger.error(
-            "Configuration problem; the event will be redelivered, then dead-lettered: %s",
+            "Configuration problem; the event is redelivered, then dead-lettered: %s",
             error.message,
             extra=extra,
         )

@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -37,12 +39,16 @@ EXPOSED_HEADERS = "Location, Retry-After, X-Request-Id"
 PREFLIGHT_MAX_AGE = "3600"
 # Not /healthz: Google's front end reserves some paths ending in "z" on run.app hosts.
 HEALTH_PATH = "/health"
+# Request ids from callers are echoed in headers and logs, so only plain tokens pass.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def handle(request: flask.Request) -> flask.Response:
     """Serve one HTTP render request; every answer, errors too, carries CORS headers."""
     started = time.monotonic()
-    response = _serve(request)
+    request_id = _request_id(request)
+    response = _serve(request, request_id)
+    response.headers["X-Request-Id"] = request_id
     _add_cors(request, response)
     logger.info(
         "%s %s -> %d",
@@ -64,10 +70,21 @@ def handle(request: flask.Request) -> flask.Response:
     return response
 
 
-def _serve(request: flask.Request) -> flask.Response:
+def _request_id(request: flask.Request) -> str:
+    """The caller's X-Request-Id when it is a plain token, else a new one."""
+    given = request.headers.get("X-Request-Id", "")
+    return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _serve(request: flask.Request, request_id: str) -> flask.Response:
     try:
+        logs.bind(None, None, request_id=request_id)
         settings = services.get().settings
-        logs.bind(settings.ee_project, request.headers.get("X-Cloud-Trace-Context"))
+        logs.bind(
+            settings.ee_project,
+            request.headers.get("X-Cloud-Trace-Context"),
+            request_id=request_id,
+        )
         if request.method == "OPTIONS":
             return _preflight(request)
         if request.path == HEALTH_PATH and request.method == "GET":
@@ -89,6 +106,7 @@ def _serve(request: flask.Request) -> flask.Response:
         return _render(render_request, wants_json)
     except Exception as error:  # every failure becomes a JSON answer here
         status, headers, body = error_answer(error)
+        body["error"]["request_id"] = request_id
         return _json(body, status, headers)
 
 
@@ -185,8 +203,11 @@ def _render(render_request: RenderRequest, wants_json: bool) -> flask.Response:
 
 def _health() -> flask.Response:
     report = services.get().health.report()
-    status = HTTPStatus.OK if report.healthy else HTTPStatus.SERVICE_UNAVAILABLE
-    return _json(report.to_json(), status, {"Cache-Control": "no-store"})
+    if report.healthy:
+        return _json(report.to_json(), HTTPStatus.OK, {"Cache-Control": "no-store"})
+    # The check is repeated at most once a minute, so asking sooner shows nothing new.
+    headers = {"Cache-Control": "no-store", "Retry-After": "60"}
+    return _json(report.to_json(), HTTPStatus.SERVICE_UNAVAILABLE, headers)
 
 
 def _redirect(url: str, max_age: int) -> flask.Response:

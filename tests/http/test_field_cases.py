@@ -192,3 +192,17 @@ def test_unregistered_project_names_the_fix(unregistered_client: FlaskClient) ->
         in (error["message"])
     )
     assert error["upstream"]["status"] == 403
+
+
+def test_permission_error_names_service_account() -> None:
+    error = translate_error(
+        error_response(
+            403, "Caller does not have required permission to use project p."
+        ),
+        "thumbnails.create",
+        "p",
+        "render@p.iam.gserviceaccount.com",
+    )
+
+    assert "render@p.iam.gserviceaccount.com" in error.message
+    assert "roles/serviceusage.serviceUsageConsumer" in error.message

@@ -605,3 +605,23 @@ def test_response_json_with_recipe_query(client: FlaskClient) -> None:
 
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.get_json()["url"].endswith(":getPixels")
+
+
+def test_request_id_echoed_and_in_errors(client: FlaskClient) -> None:
+    given = client.post(
+        "/", json=ELEVATION_REQUEST, headers={"X-Request-Id": "abc-123"}
+    )
+    failed = client.post("/", data=b"{", content_type="application/json")
+
+    assert given.headers["X-Request-Id"] == "abc-123"
+    request_id = failed.headers["X-Request-Id"]
+    assert len(request_id) == 32
+    assert failed.get_json()["error"]["request_id"] == request_id
+
+
+def test_unsafe_request_id_replaced(client: FlaskClient) -> None:
+    answer = client.post(
+        "/", json=ELEVATION_REQUEST, headers={"X-Request-Id": "evil\tvalue<script>"}
+    )
+
+    assert answer.headers["X-Request-Id"] != "evil\tvalue<script>"
