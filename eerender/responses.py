@@ -17,8 +17,8 @@ def error_answer(error: Exception) -> tuple[int, dict[str, str], dict[str, Any]]
     if not isinstance(error, RenderError):
         logger.exception("Unexpected failure", exc_info=error)
         error = RenderError(
-            "The render failed unexpectedly. Retry; if it persists, report the time "
-            "and request to the operator.",
+            "The render failed unexpectedly. Retry; if it persists, report the "
+            "request id of this answer to the operator.",
             code="INTERNAL",
         )
     _log(error)
