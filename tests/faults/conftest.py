@@ -38,7 +38,7 @@ SLOW_SECONDS = 2.0
 FAULT_SETTINGS = {
     "EE_MAX_ATTEMPTS": "3",
     "EE_READ_TIMEOUT": "1",
-    "EE_DEADLINE": "4",
+    "EE_DEADLINE": "3",
     "SIGNED_URL_SERVICE_ACCOUNT": SIGNER,
 }
 IMAGE_SIZE = (120, 80)
@@ -137,25 +137,36 @@ class FaultStack:
             assert image.size == IMAGE_SIZE
 
 
-@pytest.fixture
-def fault_stack(
-    ee_server: str, gcs_server: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FaultStack]:
-    requests.post(f"{ee_server}/_standin/reset", timeout=10).raise_for_status()
+@pytest.fixture(scope="module")
+def proxies(gcs_server: str) -> Iterator[tuple[FaultProxy, FaultProxy]]:
+    """The proxies in front of fake-gcs-server and of the signBlob stand-in."""
     with (
         FaultProxy(gcs_server) as storage,
         IamStandin() as iam,
         FaultProxy(iam.url) as signing,
     ):
-        env = stack.function_env(
-            ee_server,
-            storage.url,
-            IAM_CREDENTIALS_URL=signing.url,
-            **FAULT_SETTINGS,
-        )
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        client = create_app("render_http", str(stack.ROOT / "main.py")).test_client()
-        settings = Settings.from_environ(env)
-        yield FaultStack(client, ee_server, gcs_server, storage, signing, settings)
+        yield storage, signing
+
+
+@pytest.fixture
+def fault_stack(
+    ee_server: str,
+    gcs_server: str,
+    proxies: tuple[FaultProxy, FaultProxy],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[FaultStack]:
+    storage, signing = proxies
+    requests.post(f"{ee_server}/_standin/reset", timeout=10).raise_for_status()
+    storage.clear()
+    signing.clear()
+    env = stack.function_env(
+        ee_server, storage.url, IAM_CREDENTIALS_URL=signing.url, **FAULT_SETTINGS
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    client = create_app("render_http", str(stack.ROOT / "main.py")).test_client()
+    settings = Settings.from_environ(env)
+    yield FaultStack(client, ee_server, gcs_server, storage, signing, settings)
+    storage.clear()
+    signing.clear()
     requests.post(f"{ee_server}/_standin/reset", timeout=10).raise_for_status()

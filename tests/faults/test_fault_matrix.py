@@ -33,7 +33,7 @@ LASTING = 100
 # The stand-in's fault names are its own, and the proxies call a slow response a stall.
 PROXY_KIND = {"slow": "stall"}
 # A guard against retries that ignore the deadline, not a speed check: a lasting
-# fault ends in about 5 s here, and Cloud Storage's own default retries run 120 s.
+# fault ends in about 4 s here, and Cloud Storage's own default retries run 120 s.
 HANG_GUARD_SECONDS = 60
 
 
