@@ -18,20 +18,10 @@ from urllib.parse import urlencode
 import pytest
 
 from eerender import auth
+from local.demo import ELEVATION as SRTM
 from tests.browser.conftest import LINK_SECRET, BrowserStack, run_page
 
 WIDTH, HEIGHT = 120, 80
-SRTM = {
-    "result": "0",
-    "values": {
-        "0": {
-            "functionInvocationValue": {
-                "functionName": "Image.load",
-                "arguments": {"id": {"constantValue": "USGS/SRTMGL1_003"}},
-            }
-        }
-    },
-}
 PNG_QUERY = {
     "region": "70,20,100,40",
     "dimensions": f"{WIDTH}x{HEIGHT}",

@@ -28,6 +28,7 @@ from PIL import Image
 from eerender.config import Settings
 from eerender.request import parse_render_request
 from local import stack
+from local.demo import ELEVATION as SRTM
 from local.iam_standin import IamStandin
 from tests.faults.fault_proxy import FaultProxy
 
@@ -42,17 +43,6 @@ FAULT_SETTINGS = {
     "SIGNED_URL_SERVICE_ACCOUNT": SIGNER,
 }
 IMAGE_SIZE = (120, 80)
-SRTM = {
-    "result": "0",
-    "values": {
-        "0": {
-            "functionInvocationValue": {
-                "functionName": "Image.load",
-                "arguments": {"id": {"constantValue": "USGS/SRTMGL1_003"}},
-            }
-        }
-    },
-}
 _unique = itertools.count(1)
 
 
