@@ -11,6 +11,7 @@ import numpy as np
 from eerender.config import Settings
 from eerender.request import parse_render_request
 from local import stack
+from local.demo import ELEVATION
 
 MIB = 1 << 20
 # Earth Engine's largest grid side; the stand-in and the product use the same limit.
@@ -36,7 +37,7 @@ def expression(node: dict[str, Any]) -> dict[str, Any]:
 def elevation_request(dimensions: str = "256x256") -> dict[str, Any]:
     """Return a paletted SRTM PNG request of the Himalaya, as an ``<img src>`` sends."""
     return {
-        "expression": expression(call("Image.load", id=const("USGS/SRTMGL1_003"))),
+        "expression": ELEVATION,
         "region": [70, 20, 100, 40],
         "dimensions": dimensions,
         "min": 0,
