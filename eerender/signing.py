@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 # Signing sits on the request path of a stored render: a few quick attempts at most.
 SIGNING_RETRY = RetryPolicy(max_attempts=3, initial_delay=0.2, deadline=10.0)
+SIGNING_READ_TIMEOUT = 5.0
 
 
 class IamSigner(auth_credentials.Signing):
@@ -39,7 +40,12 @@ class IamSigner(auth_credentials.Signing):
             f"{settings.iam_credentials_url}/v1/projects/-/serviceAccounts/"
             f"{quote(self._email, safe='@')}:signBlob"
         )
-        self._timeout = (settings.ee_connect_timeout, 30.0)
+        # signBlob answers in well under a second; a stalled call must not hold the
+        # render for long, so the read waits at most SIGNING_READ_TIMEOUT.
+        self._timeout = (
+            settings.ee_connect_timeout,
+            min(settings.ee_read_timeout, SIGNING_READ_TIMEOUT),
+        )
 
     @property
     def signer_email(self) -> str:

@@ -242,6 +242,13 @@ def storage_error(
             code="STORAGE_PERMISSION",
             upstream=upstream,
         )
+    if status == 404 and verb == "write" and "bucket" not in error.message.lower():
+        # A resumable upload session that expired or was lost also answers 404.
+        return StorageError(
+            f"Cloud Storage lost the upload session for {target}; retry the request.",
+            code="STORAGE_UPLOAD_LOST",
+            upstream=upstream,
+        )
     if status == 404:
         return ConfigurationError(
             f"Cloud Storage bucket {bucket} does not exist; create it or fix "

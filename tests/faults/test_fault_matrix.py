@@ -104,9 +104,6 @@ SIGNING_LASTING: dict[str, tuple[HTTPStatus, str] | None] = dict.fromkeys(
 # last chunk reaches Cloud Storage and the object is complete. The function finds it
 # by its CRC32C and returns 201.
 CHUNK_LASTING = {**STORAGE_LASTING, "slow": None, "truncate": None}
-# NOTE: signBlob's read time-out is a fixed 30 s, so the 2 s stall here stays inside
-# it and the request succeeds. A stall past 30 s would take minutes to test.
-SIGNING_LASTING["slow"] = None
 
 CALLS = [
     Call(
