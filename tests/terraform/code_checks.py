@@ -102,14 +102,12 @@ def code_facts(main_py: Path = REPOSITORY_ROOT / "main.py") -> CodeFacts:
 def handler_modules(main_py: Path) -> dict[str, str]:
     """Map each entry point in main.py to the handlers module that it calls."""
     tree = ast.parse(main_py.read_text())
-    imported = {
-        alias.asname or alias.name: f"{node.module}.{alias.name}"
-        for node in tree.body
-        if isinstance(node, ast.ImportFrom) and node.module == "handlers"
-        for alias in node.names
-    }
+    module_level = _handler_imports(tree.body)
     found = {}
     for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        # Entry points may import their handler inside the function, to keep each
+        # function's cold start to its own imports.
+        imported = {**module_level, **_handler_imports(ast.walk(function))}
         for node in ast.walk(function):
             if (
                 isinstance(node, ast.Attribute)
@@ -119,6 +117,15 @@ def handler_modules(main_py: Path) -> dict[str, str]:
             ):
                 found[function.name] = imported[node.value.id]
     return found
+
+
+def _handler_imports(nodes: Iterable[ast.AST]) -> dict[str, str]:
+    return {
+        alias.asname or alias.name: f"{node.module}.{alias.name}"
+        for node in nodes
+        if isinstance(node, ast.ImportFrom) and node.module == "handlers"
+        for alias in node.names
+    }
 
 
 def _module_source(module: str) -> str:
