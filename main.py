@@ -36,7 +36,7 @@ def render_storage(event: CloudEvent) -> None:
 
 @functions_framework.http
 def chat_google(request: flask.Request) -> flask.Response:
-    """Answer Google Chat events with rendered recipes."""
+    """Reply to Google Chat events with rendered recipes."""
     from handlers import chat
 
     return chat.handle(request)
@@ -44,7 +44,7 @@ def chat_google(request: flask.Request) -> flask.Response:
 
 @functions_framework.http
 def chat_slack(request: flask.Request) -> flask.Response:
-    """Answer the Slack /render command and post its images."""
+    """Acknowledge the Slack /render command, then post its images."""
     from handlers import slack
 
     return slack.handle(request)

@@ -40,7 +40,7 @@ class IamSigner(auth_credentials.Signing):
             f"{settings.iam_credentials_url}/v1/projects/-/serviceAccounts/"
             f"{quote(self._email, safe='@')}:signBlob"
         )
-        # signBlob answers in well under a second; a stalled call must not hold the
+        # signBlob responds in well under a second; a stalled call must not hold the
         # render for long, so the read waits at most SIGNING_READ_TIMEOUT.
         self._timeout = (
             settings.ee_connect_timeout,

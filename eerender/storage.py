@@ -243,7 +243,7 @@ def storage_error(
             upstream=upstream,
         )
     if status == 404 and verb == "write" and "bucket" not in error.message.lower():
-        # A resumable upload session that expired or was lost also answers 404.
+        # A resumable upload session that expired or was lost also returns 404.
         return StorageError(
             f"Cloud Storage lost the upload session for {target}; retry the request.",
             code="STORAGE_UPLOAD_LOST",

@@ -1,9 +1,9 @@
 """The HTTP trigger: POST a render request as JSON, or GET it as query parameters.
 
-``delivery: redirect`` answers 302 to the Earth Engine pixel URL, so the function's URL
-works as an ``<img src>``; ``Accept: application/json`` (or ``response=json``) gets
-``{"url"}`` instead. ``delivery: store`` copies the image into Cloud Storage and answers
-with the object.
+``delivery: redirect`` responds with a 302 to the Earth Engine pixel URL, so the
+function's URL works as an ``<img src>``; ``Accept: application/json`` (or
+``response=json``) gets ``{"url"}`` instead. ``delivery: store`` copies the image into
+Cloud Storage and returns the object's details.
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def handle(request: flask.Request) -> flask.Response:
 
 def _request_id(request: flask.Request) -> str:
     """The caller's X-Request-Id when it is a plain token, else a new one."""
-    given = request.headers.get("X-Request-Id", "")
-    return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    caller_id = request.headers.get("X-Request-Id", "")
+    return caller_id if REQUEST_ID.fullmatch(caller_id) else uuid.uuid4().hex
 
 
 def _serve(request: flask.Request, request_id: str) -> flask.Response:
