@@ -81,7 +81,7 @@ def load_credentials(settings: Settings) -> Credentials:
 
 
 def build_session(settings: Settings) -> requests.Session:
-    """An AuthorizedSession with a connection pool sized for concurrent requests."""
+    """Build an AuthorizedSession whose connection pool suits concurrent requests."""
     session = AuthorizedSession(load_credentials(settings))  # type: ignore[no-untyped-call]
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
     session.mount("https://", adapter)
@@ -116,7 +116,7 @@ class EarthEngineClient:
         """Create a thumbnail and return its resource name, retrying transient failures.
 
         Creating twice is harmless (each call only mints a new id), so time-outs and
-        resets are retried as well as 429 and 5xx answers.
+        resets are retried as well as 429 and 5xx responses.
         """
         project = quote(self._settings.ee_project, safe="")
         parent = f"projects/{project}"
@@ -149,7 +149,7 @@ class EarthEngineClient:
         """Start downloading a thumbnail's pixels; the caller reads and closes the body.
 
         Retries cover the time until the response headers arrive. A failure while the
-        body streams is the caller's to handle, because only it knows what it already
+        body streams is the caller's to handle, because only the caller can tell what it
         wrote.
         """
         url = f"{self._base}/{name}:getPixels"
@@ -179,7 +179,7 @@ class EarthEngineClient:
         }
         started = time.monotonic()
         # A read may not outlast the render's deadline: the platform would end the
-        # request first, with no answer of ours.
+        # request first, with no response of ours.
         read_timeout = min(self._timeout[1], max(MIN_READ_TIMEOUT, ends_at - started))
         timeout = (self._timeout[0], read_timeout)
         try:
@@ -227,10 +227,10 @@ class EarthEngineClient:
         return response
 
     def _identity(self) -> str | None:
-        """The service account the calls run as, when the credentials say.
+        """The service account the calls run as, when the credentials name it.
 
         Compute Engine credentials learn their email on the first token refresh, which
-        has happened by the time an answer is being translated.
+        has happened by the time an error response is being translated.
         """
         credentials = getattr(self._session, "credentials", None)
         email = getattr(credentials, "service_account_email", None)
@@ -265,7 +265,7 @@ def _thumbnail_name(response: requests.Response) -> str:
         name = response.json()["name"]
     except (ValueError, KeyError, TypeError) as error:
         raise UpstreamError(
-            "Earth Engine thumbnails.create answered without a thumbnail name.",
+            "Earth Engine thumbnails.create returned no thumbnail name.",
             upstream=Upstream(SERVICE, response.status_code, response.text[:300]),
         ) from error
     if not isinstance(name, str) or "/thumbnails/" not in name:
@@ -297,7 +297,7 @@ def translate_error(
     project: str,
     identity: str | None = None,
 ) -> RenderError:
-    """Turn an Earth Engine error answer into this product's error, with EE's text."""
+    """Turn an Earth Engine error response into this product's error, with EE's text."""
     message, status_name = _read_error(response)
     status = response.status_code
     upstream = Upstream(SERVICE, status, redact(message), status_name)
@@ -337,7 +337,7 @@ def translate_error(
             upstream=upstream,
         )
     return UpstreamError(
-        f"Earth Engine answered {status} to {operation}, which is not expected.",
+        f"Earth Engine returned an unexpected {status} to {operation}.",
         code="EE_UNEXPECTED_STATUS",
         upstream=upstream,
     )

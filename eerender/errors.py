@@ -27,7 +27,7 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class Upstream:
-    """The status and message a backing service answered with."""
+    """The status and message a backing service responded with."""
 
     service: str
     status: int | None
@@ -54,7 +54,7 @@ class RenderError(Exception):
         field: JSON pointer of the request field at fault, when there is one.
         value: The offending value, shortened for the response.
         limit: The limit that was exceeded, when one was.
-        upstream: What Earth Engine or Cloud Storage answered, when they did.
+        upstream: The response of Earth Engine or Cloud Storage, when there was one.
         retry_after: Seconds the caller should wait before retrying.
     """
 
@@ -75,7 +75,7 @@ class RenderError(Exception):
         http_status: HTTPStatus | None = None,
     ) -> None:
         # Messages quote the caller's values; a multi-megabyte value must not come
-        # back in the answer or fill the logs.
+        # back in the response or fill the logs.
         if len(message) > MAX_MESSAGE_CHARS:
             message = message[:MAX_MESSAGE_CHARS] + "... (message shortened)"
         super().__init__(message)

@@ -61,7 +61,7 @@ PROBE = {
 
 @dataclass(frozen=True)
 class HealthReport:
-    """Whether rendering works, and if not, the error that says why."""
+    """Whether rendering works, and if not, the error that explains why."""
 
     healthy: bool
     checked_at: float
@@ -75,7 +75,7 @@ class HealthReport:
 
 
 class HealthCheck:
-    """Runs the probe at most once a minute and shares the answer between threads."""
+    """Runs the probe at most once a minute and shares the result between threads."""
 
     def __init__(self, earth_engine: EarthEngineClient) -> None:
         self._ee = earth_engine

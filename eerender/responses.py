@@ -1,4 +1,4 @@
-"""Errors become HTTP answers here and nowhere else."""
+"""Errors become HTTP responses here and nowhere else."""
 
 from __future__ import annotations
 

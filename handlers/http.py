@@ -44,7 +44,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def handle(request: flask.Request) -> flask.Response:
-    """Serve one HTTP render request; every answer, errors too, carries CORS headers."""
+    """Serve one HTTP render request; every response, errors too, has CORS headers."""
     started = time.monotonic()
     request_id = _request_id(request)
     response = _serve(request, request_id)
@@ -71,7 +71,7 @@ def handle(request: flask.Request) -> flask.Response:
 
 
 def _request_id(request: flask.Request) -> str:
-    """The caller's X-Request-Id when it is a plain token, else a new one."""
+    """Return the caller's X-Request-Id when it is a plain token, else a new one."""
     caller_id = request.headers.get("X-Request-Id", "")
     return caller_id if REQUEST_ID.fullmatch(caller_id) else uuid.uuid4().hex
 
@@ -104,7 +104,7 @@ def _serve(request: flask.Request, request_id: str) -> flask.Response:
         render_request = parse_render_request(data, settings)
         ratelimit.check_pixels(render_request, settings)
         return _render(render_request, wants_json)
-    except Exception as error:  # every failure becomes a JSON answer here
+    except Exception as error:  # every failure becomes a JSON response here
         status, headers, body = error_answer(error)
         body["error"]["request_id"] = request_id
         return _json(body, status, headers)
@@ -157,7 +157,7 @@ def _read_request(
 
 
 def _wants_json(request: flask.Request, data: Any) -> bool:
-    """Pop the ``response`` option from the request and say whether JSON was asked for.
+    """Pop the ``response`` option from the request; return whether JSON was requested.
 
     ``response=json`` lets fetch() callers choose JSON without setting headers.
     """

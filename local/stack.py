@@ -50,7 +50,7 @@ def free_port() -> int:
     """Return a free port not handed out before in this process.
 
     The kernel may offer a just-released port again, and a stack picks several ports
-    before starting the servers that bind them, so earlier answers are skipped.
+    before starting the servers that bind them, so ports returned earlier are skipped.
     """
     with _handed_out_lock:
         while True:
@@ -89,7 +89,7 @@ class Process:
         self._wait_ready()
 
     def _check_port_free(self) -> None:
-        # Without this, a leftover server on the port would answer the readiness
+        # Without this, a leftover server on the port would respond to the readiness
         # check while this process fails to bind, and the stack would talk to it.
         port = int(self.url.rsplit(":", 1)[1])
         with socket.socket() as probe:
@@ -115,7 +115,7 @@ class Process:
                 with urllib.request.urlopen(self.url + self.ready_path, timeout=2):
                     return
             except urllib.error.HTTPError:
-                return  # any HTTP answer means the server is up
+                return  # any HTTP response means the server is up
             except OSError:
                 time.sleep(0.1)
         self.stop()
@@ -169,7 +169,7 @@ def fake_gcs(port: int) -> Process:
 
 
 def function_env(ee_url: str, gcs_url: str, **overrides: str) -> dict[str, str]:
-    """The environment that points the functions at the local stand-ins."""
+    """Return the environment that points the functions at the local stand-ins."""
     return {
         "EE_PROJECT": LOCAL_PROJECT,
         "EE_API_URL": ee_url,
